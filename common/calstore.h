@@ -1,0 +1,34 @@
+#ifndef IMIP_CALSTORE_H
+#define IMIP_CALSTORE_H
+
+/* Calendar objects in the store: a UID's master and overrides, active
+   and cancelled, loaded into one ical_object and written back component by
+   component.  Cancelled components are stored with STATUS:CANCELLED so
+   free/busy computed from a loaded object never counts them. */
+
+#include <stdbool.h>
+#include <libical/ical.h>
+#include "store.h"
+
+struct ical_object;
+
+/* Everything stored for uid (both states).  Returns 1 and *obj_r, 0 when
+   nothing is stored, -1 on error. */
+int calstore_load(struct store_user *su, const char *uid,
+		  struct ical_object **obj_r, const char **error_r);
+
+/* The state of (uid, rid): 1 found (with *state_r), 0 not stored. */
+int calstore_state(struct store_user *su, const char *uid, const char *rid,
+		   enum store_state *state_r, const char **error_r);
+
+/* Write one component (its RECURRENCE-ID decides master or override) with
+   the VTIMEZONEs it needs from tz_source. */
+int calstore_put(struct store_user *su, const char *uid, icalcomponent *comp,
+		 enum store_state state, icalcomponent *tz_source,
+		 const char **error_r);
+
+/* true when the master recurs without end (RRULE without COUNT/UNTIL):
+   its free/busy is expanded only up to the horizon. */
+bool calstore_is_endless(const struct ical_object *obj);
+
+#endif

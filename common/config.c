@@ -1,0 +1,595 @@
+/* imip.conf(5) reader.  Every key is in config_keys[] below with its type;
+   the man page lists the same keys in the same order. */
+
+#include "config.h"
+#include "prefs.h"
+#include "address.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum config_type {
+	CONFIG_TYPE_PATH,	/* absolute path */
+	CONFIG_TYPE_ADDRESS,	/* a mail address, normalised */
+	CONFIG_TYPE_HOSTPORT,	/* host:port, or empty for unset */
+	CONFIG_TYPE_DOMAINS,	/* list separated by commas and/or spaces */
+	CONFIG_TYPE_TZID,
+	CONFIG_TYPE_UINT,	/* unsigned int, >= 1 */
+	CONFIG_TYPE_SIZE,	/* size_t, >= 1, suffix k/K m/M g/G */
+	CONFIG_TYPE_BOOL,
+	CONFIG_TYPE_LOG_TARGET,
+	CONFIG_TYPE_FACILITY,
+};
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	unsigned long long max;	/* UINT/SIZE: largest accepted value */
+};
+
+#define CONFIG_KEY(name, type, field, max) \
+	{ name, type, offsetof(struct imip_config, field), max }
+
+/* freebusy_horizon_days is multiplied into seconds by callers: a century
+   is plenty and keeps that product far from overflow. */
+#define CONFIG_MAX_HORIZON_DAYS 36500
+
+static const struct config_key config_keys[] = {
+	CONFIG_KEY("store_dir", CONFIG_TYPE_PATH, store_dir, 0),
+	CONFIG_KEY("preferences_dir", CONFIG_TYPE_PATH, preferences_dir, 0),
+	CONFIG_KEY("journal_dir", CONFIG_TYPE_PATH, journal_dir, 0),
+	CONFIG_KEY("static_dir", CONFIG_TYPE_PATH, static_dir, 0),
+	CONFIG_KEY("calendar_sender", CONFIG_TYPE_ADDRESS, calendar_sender, 0),
+	CONFIG_KEY("sendmail_path", CONFIG_TYPE_PATH, sendmail_path, 0),
+	CONFIG_KEY("submission_host", CONFIG_TYPE_HOSTPORT, submission_host,
+		   0),
+	CONFIG_KEY("local_domains", CONFIG_TYPE_DOMAINS, local_domains, 0),
+	CONFIG_KEY("default_tzid", CONFIG_TYPE_TZID, default_tzid, 0),
+	CONFIG_KEY("freebusy_horizon_days", CONFIG_TYPE_UINT,
+		   freebusy_horizon_days, CONFIG_MAX_HORIZON_DAYS),
+	CONFIG_KEY("counter_as_request", CONFIG_TYPE_BOOL, counter_as_request,
+		   0),
+	CONFIG_KEY("log_target", CONFIG_TYPE_LOG_TARGET, log_target, 0),
+	CONFIG_KEY("syslog_facility", CONFIG_TYPE_FACILITY, syslog_facility,
+		   0),
+	CONFIG_KEY("limit_message_size", CONFIG_TYPE_SIZE,
+		   limits.message_size, SIZE_MAX),
+	CONFIG_KEY("limit_mime_parts", CONFIG_TYPE_UINT, limits.mime_parts,
+		   UINT_MAX),
+	CONFIG_KEY("limit_mime_depth", CONFIG_TYPE_UINT, limits.mime_depth,
+		   UINT_MAX),
+	CONFIG_KEY("limit_calendar_size", CONFIG_TYPE_SIZE,
+		   limits.calendar_size, SIZE_MAX),
+	CONFIG_KEY("limit_components", CONFIG_TYPE_UINT, limits.components,
+		   UINT_MAX),
+	CONFIG_KEY("limit_attendees", CONFIG_TYPE_UINT, limits.attendees,
+		   UINT_MAX),
+	CONFIG_KEY("limit_instances", CONFIG_TYPE_UINT, limits.instances,
+		   UINT_MAX),
+};
+
+static const char *const config_facilities[] = {
+	"mail", "daemon", "user", "auth", "authpriv", "local0", "local1",
+	"local2", "local3", "local4", "local5", "local6", "local7", NULL,
+};
+
+#define CONFIG_PREF_PREFIX "default_"
+
+/* The zone of the system (Debian keeps its name in /etc/timezone), the
+   original's default for TZID. */
+static char *config_system_tzid(void)
+{
+	const struct prefs_def *def = prefs_lookup("TZID");
+	char *text = NULL;
+
+	if (g_file_get_contents("/etc/timezone", &text, NULL, NULL)) {
+		g_strstrip(text);
+		if (def != NULL && prefs_value_is_valid(def, text, NULL))
+			return text;
+		g_free(text);
+	}
+	return g_strdup("UTC");
+}
+
+struct imip_config *imip_config_new_defaults(void)
+{
+	struct imip_config *config = g_new0(struct imip_config, 1);
+	char *host = g_ascii_strdown(g_get_host_name(), -1);
+
+	config->store_dir = g_strdup("/var/lib/imip-agent/store");
+	config->preferences_dir = g_strdup("/var/lib/imip-agent/preferences");
+	config->journal_dir = g_strdup("/var/lib/imip-agent/journal");
+	config->static_dir = g_strdup("/var/www/imip-agent/static");
+	config->calendar_sender = g_strconcat("calendar@", host, NULL);
+	config->sendmail_path = g_strdup("/usr/sbin/sendmail");
+	config->submission_host = NULL;
+	config->local_domains = g_ptr_array_new_with_free_func(g_free);
+	config->default_tzid = config_system_tzid();
+	config->freebusy_horizon_days = 365;
+	config->counter_as_request = true;
+	config->log_target = IMIP_LOG_TARGET_SYSLOG;
+	config->syslog_facility = g_strdup("mail");
+	config->limits.message_size = 10485760;
+	config->limits.mime_parts = 100;
+	config->limits.mime_depth = 20;
+	config->limits.calendar_size = 1048576;
+	config->limits.components = 1000;
+	config->limits.attendees = 1000;
+	config->limits.instances = 10000;
+	config->pref_defaults = g_hash_table_new_full(g_str_hash, g_str_equal,
+						      g_free, g_free);
+	g_free(host);
+	return config;
+}
+
+void imip_config_free(struct imip_config **config)
+{
+	struct imip_config *c;
+
+	if (config == NULL || *config == NULL)
+		return;
+	c = *config;
+	*config = NULL;
+	g_free(c->store_dir);
+	g_free(c->preferences_dir);
+	g_free(c->journal_dir);
+	g_free(c->static_dir);
+	g_free(c->calendar_sender);
+	g_free(c->sendmail_path);
+	g_free(c->submission_host);
+	g_ptr_array_unref(c->local_domains);
+	g_free(c->default_tzid);
+	g_free(c->syslog_facility);
+	g_hash_table_unref(c->pref_defaults);
+	g_free(c);
+}
+
+/* --- values -------------------------------------------------------------- */
+
+/* Undo the quoting of a value: "..." with \\ \" \n \t inside.  Unquoted
+   values are taken literally, except that `lines_escapes` (defaults of
+   multi-line preferences) turns \n into a newline and \\ into \ there
+   too, since a configuration line cannot hold a newline. */
+static char *config_unquote(const char *value, bool lines_escapes,
+			    const char **error_r)
+{
+	size_t len = strlen(value);
+	bool quoted = len > 0 && value[0] == '"';
+	GString *out;
+
+	if (quoted) {
+		if (len < 2 || value[len - 1] != '"') {
+			*error_r = "missing closing double quote";
+			return NULL;
+		}
+		value++;
+		len -= 2;
+	} else if (!lines_escapes) {
+		return g_strdup(value);
+	}
+	out = g_string_sized_new(len);
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+
+		if (quoted && c == '"') {
+			*error_r = "unescaped double quote inside quotes";
+			goto bad;
+		}
+		if (c != '\\') {
+			g_string_append_c(out, c);
+			continue;
+		}
+		if (i + 1 >= len) {
+			if (!quoted) {
+				g_string_append_c(out, c);
+				continue;
+			}
+			*error_r = "backslash at the end of a quoted value";
+			goto bad;
+		}
+		switch (value[++i]) {
+		case 'n': g_string_append_c(out, '\n'); break;
+		case 't': g_string_append_c(out, '\t'); break;
+		case '\\': g_string_append_c(out, '\\'); break;
+		case '"': g_string_append_c(out, '"'); break;
+		default:
+			if (quoted) {
+				*error_r = "unknown escape sequence "
+					"(use \\n \\t \\\\ \\\")";
+				goto bad;
+			}
+			g_string_append_c(out, '\\');
+			g_string_append_c(out, value[i]);
+			break;
+		}
+	}
+	return g_string_free(out, FALSE);
+bad:
+	g_string_free(out, TRUE);
+	return NULL;
+}
+
+static bool config_parse_number(const char *value, bool size_suffix,
+				unsigned long long max,
+				unsigned long long *value_r,
+				const char **error_r)
+{
+	unsigned long long mult = 1;
+	guint64 v;
+	char *digits;
+	size_t len = strlen(value);
+	GError *error = NULL;
+	bool ok;
+
+	if (size_suffix && len > 0) {
+		switch (value[len - 1]) {
+		case 'k': case 'K': mult = 1024ULL; len--; break;
+		case 'm': case 'M': mult = 1024ULL * 1024; len--; break;
+		case 'g': case 'G': mult = 1024ULL * 1024 * 1024; len--; break;
+		default: break;
+		}
+	}
+	digits = g_strndup(value, len);
+	/* g_ascii_string_to_unsigned() refuses signs, spaces, overflow. */
+	ok = g_ascii_string_to_unsigned(digits, 10, 0, G_MAXUINT64, &v,
+					&error);
+	g_free(digits);
+	if (!ok) {
+		bool range = g_error_matches(error, G_NUMBER_PARSER_ERROR,
+					     G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS);
+
+		g_error_free(error);
+		*error_r = range ? "number too large" : size_suffix ?
+			"not a number (digits, optionally followed by k, m "
+			"or g)" : "not a number";
+		return false;
+	}
+	if (v == 0) {
+		*error_r = "must be at least 1";
+		return false;
+	}
+	if (v > max / mult) {
+		*error_r = "number too large";
+		return false;
+	}
+	*value_r = v * mult;
+	return true;
+}
+
+static bool config_parse_bool(const char *value, bool *bool_r)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+	for (size_t i = 0; yes[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(value, yes[i]) == 0) {
+			*bool_r = true;
+			return true;
+		}
+		if (g_ascii_strcasecmp(value, no[i]) == 0) {
+			*bool_r = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* host:port with a numeric port; an IPv6 host goes in brackets. */
+static bool config_hostport_is_valid(const char *value)
+{
+	const char *colon;
+	guint64 port;
+
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+
+		if (close == NULL || close == value + 1 || close[1] != ':')
+			return false;
+		colon = close + 1;
+	} else {
+		colon = strchr(value, ':');
+		if (colon == NULL || colon == value ||
+		    strchr(colon + 1, ':') != NULL)
+			return false;
+	}
+	for (const char *p = value; p < colon; p++) {
+		if (g_ascii_isspace(*p) || (unsigned char)*p < 0x20)
+			return false;
+	}
+	return g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port,
+					  NULL);
+}
+
+static bool config_parse_domains(const char *value, GPtrArray *domains,
+				 const char **error_r)
+{
+	char **parts = g_strsplit_set(value, ", \t", -1);
+	bool ok = true;
+
+	g_ptr_array_set_size(domains, 0);
+	for (char **p = parts; *p != NULL; p++) {
+		if (**p == '\0')
+			continue;
+		if (strchr(*p, '@') != NULL || (*p)[0] == '.') {
+			*error_r = "not a domain name";
+			ok = false;
+			break;
+		}
+		g_ptr_array_add(domains, g_ascii_strdown(*p, -1));
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+static bool config_set_value(struct imip_config *config,
+			     const struct config_key *key, const char *value,
+			     const char **error_r)
+{
+	void *field = (char *)config + key->offset;
+	char **str_field = field;
+	unsigned long long num;
+	const struct prefs_def *tz;
+	char *addr;
+
+	if (*value == '\0' && key->type != CONFIG_TYPE_HOSTPORT &&
+	    key->type != CONFIG_TYPE_DOMAINS) {
+		*error_r = "empty value";
+		return false;
+	}
+	switch (key->type) {
+	case CONFIG_TYPE_PATH:
+		if (!g_path_is_absolute(value)) {
+			*error_r = "must be an absolute path";
+			return false;
+		}
+		g_free(*str_field);
+		*str_field = g_strdup(value);
+		return true;
+	case CONFIG_TYPE_ADDRESS:
+		addr = address_normalize(value);
+		if (addr == NULL) {
+			*error_r = "not a mail address";
+			return false;
+		}
+		g_free(*str_field);
+		*str_field = addr;
+		return true;
+	case CONFIG_TYPE_HOSTPORT:
+		if (*value != '\0' && !config_hostport_is_valid(value)) {
+			*error_r = "expected host:port";
+			return false;
+		}
+		g_free(*str_field);
+		*str_field = *value == '\0' ? NULL : g_strdup(value);
+		return true;
+	case CONFIG_TYPE_DOMAINS:
+		return config_parse_domains(value, *(GPtrArray **)field,
+					    error_r);
+	case CONFIG_TYPE_TZID:
+		tz = prefs_lookup("TZID");
+		if (tz == NULL || !prefs_value_is_valid(tz, value, error_r))
+			return false;
+		g_free(*str_field);
+		*str_field = g_strdup(value);
+		return true;
+	case CONFIG_TYPE_UINT:
+		if (!config_parse_number(value, false, key->max, &num, error_r))
+			return false;
+		*(unsigned int *)field = (unsigned int)num;
+		return true;
+	case CONFIG_TYPE_SIZE:
+		if (!config_parse_number(value, true, key->max, &num, error_r))
+			return false;
+		*(size_t *)field = (size_t)num;
+		return true;
+	case CONFIG_TYPE_BOOL:
+		if (!config_parse_bool(value, (bool *)field)) {
+			*error_r = "expected yes or no";
+			return false;
+		}
+		return true;
+	case CONFIG_TYPE_LOG_TARGET:
+		if (strcmp(value, "syslog") == 0)
+			config->log_target = IMIP_LOG_TARGET_SYSLOG;
+		else if (strcmp(value, "stderr") == 0)
+			config->log_target = IMIP_LOG_TARGET_STDERR;
+		else {
+			*error_r = "expected syslog or stderr";
+			return false;
+		}
+		return true;
+	case CONFIG_TYPE_FACILITY:
+		if (!g_strv_contains(config_facilities, value)) {
+			*error_r = "unknown syslog facility (mail, daemon, "
+				"user, auth, authpriv, local0 ... local7)";
+			return false;
+		}
+		g_free(*str_field);
+		*str_field = g_strdup(value);
+		return true;
+	}
+	*error_r = "internal error: unknown key type";
+	return false;
+}
+
+/* --- lines --------------------------------------------------------------- */
+
+struct config_parser {
+	struct imip_config *config;
+	const char *origin;
+	unsigned int line;
+	GHashTable *seen;	/* key -> first line (GUINT_TO_POINTER) */
+	char *error;
+};
+
+static bool config_error(struct config_parser *p, const char *key,
+			 const char *message)
+{
+	if (key != NULL)
+		p->error = g_strdup_printf("%s:%u: %s: %s", p->origin, p->line,
+					   key, message);
+	else
+		p->error = g_strdup_printf("%s:%u: %s", p->origin, p->line,
+					   message);
+	return false;
+}
+
+static bool config_key_name_ok(const char *key)
+{
+	for (const char *k = key; *k != '\0'; k++) {
+		if (!g_ascii_isalnum(*k) && *k != '_')
+			return false;
+	}
+	return *key != '\0';
+}
+
+static bool config_parse_pref_default(struct config_parser *p,
+				      const char *key, const char *raw)
+{
+	const char *name = key + strlen(CONFIG_PREF_PREFIX);
+	const struct prefs_def *def = prefs_lookup(name);
+	const char *reason = NULL;
+	char *value;
+
+	if (def == NULL)
+		return config_error(p, key, "unknown preference (see "
+				    "imip-preferences(5))");
+	value = config_unquote(raw, def->kind == PREFS_KIND_LINES, &reason);
+	if (value == NULL)
+		return config_error(p, key, reason);
+	if (!prefs_value_is_valid(def, value, &reason)) {
+		g_free(value);
+		return config_error(p, key, reason != NULL ? reason :
+				    "invalid value");
+	}
+	g_hash_table_replace(p->config->pref_defaults, g_strdup(def->name),
+			     value);
+	return true;
+}
+
+static bool config_parse_line(struct config_parser *p, char *line)
+{
+	char *eq, *key, *raw, *value;
+	const char *reason = NULL;
+	gpointer first;
+	bool ok;
+
+	g_strstrip(line);
+	if (*line == '\0' || *line == '#')
+		return true;
+	eq = strchr(line, '=');
+	if (eq == NULL)
+		return config_error(p, NULL, "expected key = value");
+	*eq = '\0';
+	key = g_strstrip(line);
+	raw = g_strstrip(eq + 1);
+	if (!config_key_name_ok(key))
+		return config_error(p, NULL, "expected key = value");
+	if (g_hash_table_lookup_extended(p->seen, key, NULL, &first)) {
+		char *msg = g_strdup_printf("duplicate key (first set on line "
+					    "%u)", GPOINTER_TO_UINT(first));
+
+		ok = config_error(p, key, msg);
+		g_free(msg);
+		return ok;
+	}
+	g_hash_table_insert(p->seen, g_strdup(key),
+			    GUINT_TO_POINTER(p->line));
+
+	if (g_str_has_prefix(key, CONFIG_PREF_PREFIX) &&
+	    strcmp(key, "default_tzid") != 0)
+		return config_parse_pref_default(p, key, raw);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(config_keys); i++) {
+		if (strcmp(config_keys[i].name, key) != 0)
+			continue;
+		value = config_unquote(raw, false, &reason);
+		if (value == NULL)
+			return config_error(p, key, reason);
+		ok = config_set_value(p->config, &config_keys[i], value,
+				      &reason);
+		g_free(value);
+		return ok ? true : config_error(p, key, reason);
+	}
+	return config_error(p, key, "unknown key");
+}
+
+int imip_config_parse(const char *text, size_t len, const char *origin,
+		      struct imip_config **config_r, char **error_r)
+{
+	struct config_parser p = {
+		.origin = origin != NULL ? origin : "(config)",
+	};
+	char *copy, **lines;
+	bool ok = true;
+
+	*config_r = NULL;
+	if (memchr(text, '\0', len) != NULL) {
+		*error_r = g_strdup_printf("%s: contains a NUL byte", p.origin);
+		return -1;
+	}
+	if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		*error_r = g_strdup_printf("%s: not valid UTF-8", p.origin);
+		return -1;
+	}
+	p.config = imip_config_new_defaults();
+	p.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	copy = g_strndup(text, len);
+	lines = g_strsplit(copy, "\n", -1);
+	g_free(copy);
+	for (char **l = lines; *l != NULL && ok; l++) {
+		p.line++;
+		ok = config_parse_line(&p, *l);
+	}
+	g_strfreev(lines);
+	g_hash_table_destroy(p.seen);
+	if (!ok) {
+		imip_config_free(&p.config);
+		*error_r = p.error;
+		return -1;
+	}
+	*config_r = p.config;
+	return 0;
+}
+
+int imip_config_load(const char *path, struct imip_config **config_r,
+		     char **error_r)
+{
+	GError *error = NULL;
+	char *text;
+	gsize len;
+	int ret;
+
+	*config_r = NULL;
+	if (!g_file_get_contents(path, &text, &len, &error)) {
+		*error_r = g_strdup_printf("cannot read configuration: %s",
+					   error->message);
+		g_error_free(error);
+		return -1;
+	}
+	ret = imip_config_parse(text, len, path, config_r, error_r);
+	g_free(text);
+	return ret;
+}
+
+bool imip_config_is_local_address(const struct imip_config *config,
+				  const char *address)
+{
+	char *addr = address_normalize(address);
+	const char *domain = address_domain(addr);
+	bool local = false;
+
+	for (guint i = 0; domain != NULL && i < config->local_domains->len;
+	     i++) {
+		if (g_ascii_strcasecmp(domain,
+				       g_ptr_array_index(config->local_domains,
+							 i)) == 0)
+			local = true;
+	}
+	g_free(addr);
+	return local;
+}

@@ -1,0 +1,73 @@
+#ifndef IMIP_CONFIG_H
+#define IMIP_CONFIG_H
+
+/* imip.conf(5): one `key = value` per line, `#` starts a comment line,
+   blank lines ignored, surrounding white space trimmed.  Unknown keys are a
+   configuration error (a typo must not silently keep a default), except
+   `default_<preference>` keys, which are checked against the preference
+   table. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <glib.h>
+
+#define IMIP_CONFIG_DEFAULT_PATH "/etc/imip-agent/imip.conf"
+
+/* Limits of DESIGN.md rule 3.  Exceeding one gives an outcome naming the
+   key, never a crash; the mail is still delivered. */
+struct imip_limits {
+	size_t message_size;		/* limit_message_size, bytes */
+	unsigned int mime_parts;	/* limit_mime_parts */
+	unsigned int mime_depth;	/* limit_mime_depth */
+	size_t calendar_size;		/* limit_calendar_size, bytes */
+	unsigned int components;	/* limit_components (per VCALENDAR) */
+	unsigned int attendees;		/* limit_attendees (per component) */
+	unsigned int instances;		/* limit_instances (recurrence) */
+};
+
+enum imip_log_target {
+	IMIP_LOG_TARGET_SYSLOG,
+	IMIP_LOG_TARGET_STDERR,
+};
+
+struct imip_config {
+	char *store_dir;		/* /var/lib/imip-agent/store */
+	char *preferences_dir;		/* /var/lib/imip-agent/preferences */
+	char *journal_dir;		/* /var/lib/imip-agent/journal */
+	char *static_dir;		/* /var/www/imip-agent/static */
+	char *calendar_sender;		/* calendar@<hostname> if unset */
+	char *sendmail_path;		/* /usr/sbin/sendmail */
+	char *submission_host;		/* NULL: use sendmail_path */
+	GPtrArray *local_domains;	/* char *, lower case; may be empty */
+	char *default_tzid;		/* /etc/timezone, else UTC */
+	unsigned int freebusy_horizon_days;	/* 365 */
+	bool counter_as_request;	/* true */
+	enum imip_log_target log_target;	/* syslog */
+	char *syslog_facility;		/* "mail" */
+	struct imip_limits limits;
+	/* Site defaults of per-user preferences: `default_<name> = value`.
+	   name -> value, both owned by the table. */
+	GHashTable *pref_defaults;
+};
+
+/* A config with every default filled in (what an empty file gives). */
+struct imip_config *imip_config_new_defaults(void);
+
+/* Read `path`.  Returns 0 and the config, or -1 with an error naming the
+   file, line and key (caller frees *error_r with g_free). */
+int imip_config_load(const char *path, struct imip_config **config_r,
+		     char **error_r);
+
+/* Parse an in-memory imip.conf text (used by imip_config_load and tests).
+   `origin` names the text in errors. */
+int imip_config_parse(const char *text, size_t len, const char *origin,
+		      struct imip_config **config_r, char **error_r);
+
+void imip_config_free(struct imip_config **config);
+
+/* true if the address's domain is one of local_domains (case-insensitive).
+   An empty local_domains list means "no domain is known to be local". */
+bool imip_config_is_local_address(const struct imip_config *config,
+				  const char *address);
+
+#endif

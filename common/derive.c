@@ -1,0 +1,347 @@
+/* Derived free/busy: see derive.h.  One function computes what the store
+   should hold for a UID; the handlers call it after every change and
+   `imip-admin rebuild` calls it for every UID, so both always agree. */
+
+#include "derive.h"
+#include "address.h"
+#include "calstore.h"
+#include "config.h"
+#include "freebusy.h"
+#include "ical-object.h"
+#include "itip.h"
+#include "prefs.h"
+#include "store.h"
+
+#include <string.h>
+#include <glib.h>
+
+/* The end of time as far as finite recurrences go (9999-12-31). */
+#define DERIVE_TIME_MAX ((time_t)253402300799LL)
+
+struct derive_tables {
+	struct fb_list *own;
+	GHashTable *others;	/* address -> struct fb_list * */
+};
+
+static void derive_fb_list_destroy(void *list)
+{
+	struct fb_list *l = list;
+
+	fb_list_free(&l);
+}
+
+static struct fb_list *derive_other(struct derive_tables *t,
+				    const char *address)
+{
+	struct fb_list *list = g_hash_table_lookup(t->others, address);
+
+	if (list == NULL) {
+		list = fb_list_new();
+		g_hash_table_insert(t->others, g_strdup(address), list);
+	}
+	return list;
+}
+
+int derive_object_periods(const struct derive_params *p,
+			  const struct ical_object *obj, struct fb_list *out,
+			  const char **error_r)
+{
+	time_t start = 0, end = DERIVE_TIME_MAX;
+	time_t horizon = (time_t)p->config->freebusy_horizon_days * 86400;
+	bool endless = false;
+
+	if (calstore_is_endless(obj)) {
+		start = p->now - horizon;
+		end = p->now + horizon;
+	}
+	return fb_periods_of_object(obj, p->user_zone, start, end,
+				    p->config->limits.instances, true, out,
+				    &endless, error_r);
+}
+
+static bool derive_partstat_is_busy(icalparameter_partstat partstat)
+{
+	return partstat == ICAL_PARTSTAT_ACCEPTED ||
+	       partstat == ICAL_PARTSTAT_TENTATIVE;
+}
+
+/* The component that describes an instance: its override, else the
+   master. */
+static icalcomponent *derive_instance_comp(const struct ical_object *obj,
+					   const struct fb_period *period)
+{
+	icalcomponent *comp = NULL;
+
+	if (period->rid != NULL)
+		comp = ical_object_find_override(obj, period->rid);
+	if (comp == NULL)
+		comp = obj->master != NULL ? obj->master : itip_object_first(obj);
+	return comp;
+}
+
+static void derive_attendee_periods(struct derive_tables *t,
+				    const char *user, icalcomponent *comp,
+				    const struct fb_period *period)
+{
+	icalproperty *prop;
+
+	for (prop = icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY);
+	     prop != NULL;
+	     prop = icalcomponent_get_next_property(comp, ICAL_ATTENDEE_PROPERTY)) {
+		char *address = ical_property_address(prop);
+		icalparameter *param = icalproperty_get_first_parameter(
+			prop, ICAL_PARTSTAT_PARAMETER);
+
+		if (address != NULL && strcmp(address, user) != 0 &&
+		    param != NULL &&
+		    derive_partstat_is_busy(icalparameter_get_partstat(param)))
+			fb_list_add(derive_other(t, address), period);
+		g_free(address);
+	}
+}
+
+static void derive_add_object(const struct derive_params *p,
+			      struct derive_tables *t,
+			      const struct ical_object *obj,
+			      const struct fb_list *periods)
+{
+	for (unsigned int i = 0; i < periods->periods->len; i++) {
+		const struct fb_period *period =
+			g_ptr_array_index(periods->periods, i);
+		icalcomponent *comp = derive_instance_comp(obj, period);
+		char *organiser = comp == NULL ? NULL : ical_organizer_of(comp);
+		bool own_event = organiser != NULL &&
+				 strcmp(organiser, p->user) == 0;
+
+		if (comp == NULL) {
+			g_free(organiser);
+			continue;
+		}
+		if (own_event ||
+		    derive_partstat_is_busy(itip_partstat_of(comp, p->user)))
+			fb_list_add(t->own, period);
+		if (own_event)
+			derive_attendee_periods(t, p->user, comp, period);
+		else if (organiser != NULL)
+			fb_list_add(derive_other(t, organiser), period);
+		g_free(organiser);
+	}
+}
+
+/* Read every table, dropping the UID's periods (uid NULL: keep all). */
+static int derive_tables_read(const struct derive_params *p,
+			      struct derive_tables *t, GPtrArray *others,
+			      const char **error_r)
+{
+	t->own = fb_list_new();
+	t->others = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  derive_fb_list_destroy);
+	if (store_fb_read(p->su, STORE_FB_OWN, NULL, t->own, error_r) < 0 ||
+	    store_fb_list_others(p->su, others, error_r) < 0)
+		return -1;
+	for (unsigned int i = 0; i < others->len; i++) {
+		const char *other = g_ptr_array_index(others, i);
+
+		if (store_fb_read(p->su, STORE_FB_OTHER, other,
+				  derive_other(t, other), error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void derive_tables_free(struct derive_tables *t)
+{
+	fb_list_free(&t->own);
+	if (t->others != NULL)
+		g_hash_table_destroy(t->others);
+}
+
+/* Write a table only when its text changed: the file store rewrites whole
+   files, and most messages touch one or two tables. */
+static int derive_write_if_changed(const struct derive_params *p,
+				   enum store_fb_table table,
+				   const char *other, const struct fb_list *list,
+				   const char *before, bool *changed_r,
+				   const char **error_r)
+{
+	GString *after = fb_list_format(list);
+	bool changed = strcmp(after->str, before) != 0;
+	int ret = 0;
+
+	if (changed)
+		ret = store_fb_write(p->su, table, other, list, error_r);
+	if (changed_r != NULL)
+		*changed_r = changed;
+	g_string_free(after, TRUE);
+	return ret;
+}
+
+struct derive_snapshot {
+	char *own;
+	GHashTable *others;	/* address -> formatted text */
+};
+
+static void derive_snapshot_take(struct derive_tables *t,
+				 struct derive_snapshot *s)
+{
+	GHashTableIter iter;
+	void *key, *value;
+
+	s->own = g_string_free(fb_list_format(t->own), FALSE);
+	s->others = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_iter_init(&iter, t->others);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		g_hash_table_insert(s->others, g_strdup(key),
+				    g_string_free(fb_list_format(value), FALSE));
+	}
+}
+
+static void derive_snapshot_free(struct derive_snapshot *s)
+{
+	g_free(s->own);
+	if (s->others != NULL)
+		g_hash_table_destroy(s->others);
+}
+
+static int derive_tables_write(const struct derive_params *p,
+			       struct derive_tables *t,
+			       const struct derive_snapshot *s,
+			       bool *own_changed_r, const char **error_r)
+{
+	GHashTableIter iter;
+	void *key, *value;
+
+	if (derive_write_if_changed(p, STORE_FB_OWN, NULL, t->own, s->own,
+				    own_changed_r, error_r) < 0)
+		return -1;
+	g_hash_table_iter_init(&iter, t->others);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		const char *before = g_hash_table_lookup(s->others, key);
+
+		if (derive_write_if_changed(p, STORE_FB_OTHER, key, value,
+					    before != NULL ? before : "",
+					    NULL, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void derive_tables_remove_uid(struct derive_tables *t, const char *uid)
+{
+	GHashTableIter iter;
+	void *value;
+
+	fb_list_remove(t->own, uid, NULL);
+	g_hash_table_iter_init(&iter, t->others);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		fb_list_remove(value, uid, NULL);
+}
+
+static int derive_uid_into(const struct derive_params *p,
+			   struct derive_tables *t, const char *uid,
+			   const char **error_r)
+{
+	struct ical_object *obj = NULL;
+	struct fb_list *periods;
+	int r;
+
+	derive_tables_remove_uid(t, uid);
+	r = calstore_load(p->su, uid, &obj, error_r);
+	if (r <= 0)
+		return r;
+	periods = fb_list_new();
+	r = derive_object_periods(p, obj, periods, error_r);
+	if (r == 0)
+		derive_add_object(p, t, obj, periods);
+	fb_list_free(&periods);
+	ical_object_free(obj);
+	return r;
+}
+
+int derive_uid(const struct derive_params *p, const char *uid,
+	       bool *own_changed_r, const char **error_r)
+{
+	struct derive_tables t = { NULL, NULL };
+	struct derive_snapshot s = { NULL, NULL };
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	int ret = -1;
+
+	*own_changed_r = false;
+	if (derive_tables_read(p, &t, others, error_r) == 0) {
+		derive_snapshot_take(&t, &s);
+		if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
+		    derive_tables_write(p, &t, &s, own_changed_r, error_r) == 0)
+			ret = 0;
+	}
+	derive_snapshot_free(&s);
+	derive_tables_free(&t);
+	g_ptr_array_free(others, TRUE);
+	return ret;
+}
+
+int derive_rebuild(const struct derive_params *p, const char **error_r)
+{
+	struct derive_tables t = { NULL, NULL };
+	struct derive_snapshot s = { NULL, NULL };
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *uids = g_ptr_array_new_with_free_func(g_free);
+	bool own_changed;
+	int ret = -1;
+
+	if (derive_tables_read(p, &t, others, error_r) == 0 &&
+	    store_object_list_uids(p->su, uids, error_r) >= 0) {
+		derive_snapshot_take(&t, &s);
+		ret = 0;
+		for (unsigned int i = 0; i < uids->len && ret == 0; i++) {
+			/* An object whose recurrence is beyond the limits was
+			   never accepted; if one was put there by hand it
+			   gives no free/busy rather than stopping the
+			   rebuild. */
+			const char *err;
+			if (derive_uid_into(p, &t, g_ptr_array_index(uids, i),
+					    &err) < 0 &&
+			    strstr(err, "(limit_") == NULL) {
+				*error_r = err;
+				ret = -1;
+			}
+		}
+		if (ret == 0)
+			ret = derive_tables_write(p, &t, &s, &own_changed,
+						  error_r);
+		if (ret == 0)
+			ret = derive_publish(p, error_r);
+	}
+	derive_snapshot_free(&s);
+	derive_tables_free(&t);
+	g_ptr_array_free(others, TRUE);
+	g_ptr_array_free(uids, TRUE);
+	return ret;
+}
+
+int derive_publish(const struct derive_params *p, const char **error_r)
+{
+	struct fb_list *own;
+	char *text, *uid;
+	time_t horizon = (time_t)p->config->freebusy_horizon_days * 86400;
+	int ret;
+
+	/* imip-preferences(5): publishing needs both preferences, so a user
+	   who stops sharing also stops publishing. */
+	if (!prefs_is(p->config, p->su, "freebusy_publishing", "publish") ||
+	    !prefs_is(p->config, p->su, "freebusy_sharing", "share"))
+		return store_static_write(p->su, NULL, error_r);
+	own = fb_list_new();
+	if (store_fb_read(p->su, STORE_FB_OWN, NULL, own, error_r) < 0) {
+		fb_list_free(&own);
+		return -1;
+	}
+	/* A stable UID: clients that subscribe see one object updated. */
+	uid = g_strconcat("freebusy-", p->user, NULL);
+	text = fb_vfreebusy_text(own, p->now, p->now + horizon, "PUBLISH", uid,
+				 p->user, NULL, NULL, p->now);
+	ret = store_static_write(p->su, text, error_r);
+	g_free(uid);
+	g_free(text);
+	fb_list_free(&own);
+	return ret;
+}

@@ -1,0 +1,52 @@
+#ifndef IMIP_DERIVE_H
+#define IMIP_DERIVE_H
+
+/* Derived data (DESIGN.md rule 6): free/busy tables computed from the
+   stored objects.  The handlers and `imip-admin rebuild` use the same
+   function, so an incremental update always equals a rebuild. */
+
+#include <stdbool.h>
+#include <time.h>
+#include <libical/ical.h>
+
+struct imip_config;
+struct store_user;
+struct ical_object;
+struct fb_list;
+
+struct derive_params {
+	const struct imip_config *config;
+	struct store_user *su;
+	const char *user;
+	icaltimezone *user_zone;
+	time_t now;
+};
+
+/* Recompute, for one UID, the user's own free/busy and every
+   freebusy-other table from what is stored:
+   - own: instances of events the user organises, or where the user's
+     PARTSTAT is ACCEPTED or TENTATIVE;
+   - freebusy-other/<organiser>: instances of events organised by someone
+     else (the organiser is presumed busy);
+   - freebusy-other/<attendee>: for events the user organises, instances
+     where that attendee is ACCEPTED or TENTATIVE.
+   Transparent and cancelled instances are never busy. */
+int derive_uid(const struct derive_params *p, const char *uid,
+	       bool *own_changed_r, const char **error_r);
+
+/* Busy periods of an object as the store records them (window: the whole
+   recurrence, or the horizon around now for endless ones). */
+int derive_object_periods(const struct derive_params *p,
+			  const struct ical_object *obj, struct fb_list *out,
+			  const char **error_r);
+
+/* Write or remove static_dir/<user>/freebusy per the preferences
+   freebusy_publishing and freebusy_sharing. */
+int derive_publish(const struct derive_params *p, const char **error_r);
+
+/* Rebuild all derived free/busy of the user (imip-admin rebuild and
+   refresh-freebusy).  Received VFREEBUSY data (periods whose UID is not a
+   stored object) is kept. */
+int derive_rebuild(const struct derive_params *p, const char **error_r);
+
+#endif

@@ -1,0 +1,678 @@
+/* The person handler: incoming mail for a calendar user (reference
+   imip-agent.md section 6.3, RFC 5546 section 3.2).  The user's own
+   free/busy changes only through what the store derives (an organiser
+   stating the user's PARTSTAT, or the user's own replies seen by the
+   outgoing handler); nothing here answers on the user's behalf except the
+   automatic answers the preferences allow (REFRESH for ADD, REQUEST for
+   REFRESH, VFREEBUSY replies). */
+
+#include "handler.h"
+#include "address.h"
+#include "calstore.h"
+#include "config.h"
+#include "freebusy.h"
+#include "ical-object.h"
+#include "prefs.h"
+#include "store.h"
+
+#include <string.h>
+
+static void person_counter(struct handler *h, struct ical_object *obj,
+			   struct imip_part_result *pr);
+
+/* The stored object if the user organises it, else NULL with the outcome
+   set (attendee methods are only for organisers). */
+static struct ical_object *person_load_organised(struct handler *h,
+						 const char *uid,
+						 struct imip_part_result *pr)
+{
+	struct ical_object *stored = NULL;
+	const char *error;
+	int r = calstore_load(h->su, uid, &stored, &error);
+
+	if (r < 0) {
+		handler_store_error(h, pr, "reading the event", error);
+		return NULL;
+	}
+	if (r == 0) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"event %s is not stored", uid);
+		return NULL;
+	}
+	if (!itip_object_is_organised_by(stored, h->user)) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"recipient %s is not the organiser", h->user);
+		ical_object_free(stored);
+		return NULL;
+	}
+	return stored;
+}
+
+/* The sender's ATTENDEE properties in comp, each an attendee of stored;
+   false (outcome set) when there is none or one is a stranger. */
+static bool person_check_sender_attendees(struct handler *h,
+					  const struct ical_object *stored,
+					  icalcomponent *comp, GPtrArray *props,
+					  struct imip_part_result *pr)
+{
+	itip_sender_attendees(comp, h->senders, props);
+	if (props->len == 0) {
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"sender %s is not an attendee named in the message",
+				handler_sender_name(h));
+		return false;
+	}
+	for (unsigned int i = 0; i < props->len; i++) {
+		char *address = ical_property_address(g_ptr_array_index(props, i));
+		bool known = address != NULL &&
+			     itip_object_has_attendee(stored, address);
+
+		if (!known) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"%s is not an attendee of the event",
+					address != NULL ? address : "(no address)");
+			g_free(address);
+			return false;
+		}
+		g_free(address);
+	}
+	return true;
+}
+
+/* RFC 5546 allows an organiser to hand an event over; the user decides
+   how far (organiser_replacement). */
+static bool person_check_replacement(struct handler *h,
+				     const struct ical_object *obj,
+				     struct imip_part_result *pr)
+{
+	struct ical_object *stored = NULL;
+	const char *error;
+	char *organiser, *old_organiser, *policy;
+	bool ok = true;
+
+	if (calstore_load(h->su, obj->uid, &stored, &error) <= 0)
+		return true;
+	organiser = ical_organizer_of(itip_object_first(obj));
+	old_organiser = ical_organizer_of(itip_object_first(stored));
+	if (old_organiser != NULL && organiser != NULL &&
+	    strcmp(organiser, old_organiser) != 0) {
+		policy = handler_pref(h, "organiser_replacement");
+		if (g_strcmp0(policy, "never") == 0 ||
+		    (g_strcmp0(policy, "any") != 0 &&
+		     !itip_object_has_attendee(stored, organiser))) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"organiser changed from %s to %s "
+					"(organiser_replacement = %s)",
+					old_organiser, organiser,
+					policy != NULL ? policy : "attendee");
+			ok = false;
+		}
+		g_free(policy);
+	}
+	g_free(organiser);
+	g_free(old_organiser);
+	ical_object_free(stored);
+	return ok;
+}
+
+/* counter_as_request: some clients send an attendee's proposal as a
+   REQUEST to the organiser.  It is one when the user organises the stored
+   event and the sender is one of its attendees, not its organiser. */
+static bool person_request_is_counter(struct handler *h,
+				      struct ical_object *obj)
+{
+	struct ical_object *stored = NULL;
+	GPtrArray *props;
+	const char *error;
+	bool counter = false;
+
+	if (!h->config->counter_as_request ||
+	    itip_sender_is_organiser(itip_object_first(obj), h->senders) ||
+	    calstore_load(h->su, obj->uid, &stored, &error) <= 0)
+		return false;
+	if (itip_object_is_organised_by(stored, h->user)) {
+		props = g_ptr_array_new();
+		itip_sender_attendees(itip_object_first(obj), h->senders, props);
+		for (unsigned int i = 0; i < props->len && !counter; i++) {
+			char *address = ical_property_address(g_ptr_array_index(props, i));
+			counter = address != NULL &&
+				  itip_object_has_attendee(stored, address);
+			g_free(address);
+		}
+		g_ptr_array_free(props, TRUE);
+	}
+	ical_object_free(stored);
+	return counter;
+}
+
+static int person_queue_components(struct handler *h,
+				   const struct ical_object *obj,
+				   const char **error_r)
+{
+	if (obj->master != NULL)
+		return handler_queue_add(h, obj->uid, NULL, "request", error_r);
+	for (unsigned int i = 0; i < obj->overrides->len; i++) {
+		char *rid = ical_rid_of(g_ptr_array_index(obj->overrides, i));
+		int r = handler_queue_add(h, obj->uid, rid, "request", error_r);
+
+		g_free(rid);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void person_store_outcome(struct imip_part_result *pr,
+				 const struct handler_store_stats *stats,
+				 const char *what)
+{
+	if (stats->stored > 0)
+		handler_outcome(pr, stats->existed ? IMIP_OUTCOME_UPDATED :
+				IMIP_OUTCOME_ADDED, "%s %s", what,
+				stats->existed ? "updated" : "recorded");
+	else if (stats->blocked > 0)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"the event was cancelled by a message that is "
+				"not older");
+	else if (stats->stale > 0)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"older than the stored version");
+	else
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"the stored version is already up to date");
+}
+
+static void person_request(struct handler *h, struct ical_object *obj,
+			   bool is_request, struct imip_part_result *pr)
+{
+	struct handler_store_stats stats;
+	char *organiser;
+	const char *error;
+
+	if (is_request && person_request_is_counter(h, obj)) {
+		person_counter(h, obj, pr);
+		return;
+	}
+	organiser = ical_organizer_of(itip_object_first(obj));
+	if (organiser != NULL && strcmp(organiser, h->user) == 0) {
+		/* DESIGN.md rule 4: the user's own events change only
+		   through the outgoing handler, never through mail that
+		   claims to come from them. */
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"the organiser is the recipient %s itself; "
+				"only the user's own outgoing copies may change "
+				"the user's events", h->user);
+		g_free(organiser);
+		return;
+	}
+	g_free(organiser);
+	if (!handler_check_organiser(h, obj, pr))
+		return;
+	if (is_request && !itip_object_has_attendee(obj, h->user)) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"recipient %s is not an attendee", h->user);
+		return;
+	}
+	if (!handler_check_expandable(h, obj, pr) ||
+	    !person_check_replacement(h, obj, pr))
+		return;
+	if (handler_store_newer(h, obj, &stats, &error) < 0 ||
+	    (stats.stored > 0 && handler_derive(h, obj->uid, &error) < 0) ||
+	    (stats.stored > 0 && is_request &&
+	     person_queue_components(h, obj, &error) < 0)) {
+		handler_store_error(h, pr, "storing the event", error);
+		return;
+	}
+	person_store_outcome(pr, &stats, is_request ? "invitation" :
+			     "published event");
+}
+
+static bool person_cancel_names_user(struct handler *h,
+				     const struct ical_object *obj)
+{
+	icalcomponent *comp = itip_object_first(obj);
+
+	/* RFC 5546 3.2.5: a CANCEL without ATTENDEEs is for everyone; one
+	   that lists attendees is for them (attendees being removed). */
+	if (icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY) == NULL)
+		return true;
+	return itip_object_has_attendee(obj, h->user);
+}
+
+static void person_cancel(struct handler *h, struct ical_object *obj,
+			  struct imip_part_result *pr)
+{
+	struct ical_object *stored = NULL;
+	const char *error;
+
+	if (!handler_check_organiser(h, obj, pr))
+		return;
+	if (!person_cancel_names_user(h, obj)) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"recipient %s is not an attendee of the "
+				"cancellation", h->user);
+		return;
+	}
+	if (calstore_load(h->su, obj->uid, &stored, &error) < 0 ||
+	    handler_cancel(h, obj, stored, pr, &error) < 0)
+		handler_store_error(h, pr, "cancelling the event", error);
+	if (stored != NULL)
+		ical_object_free(stored);
+}
+
+static void person_reply(struct handler *h, struct ical_object *obj,
+			 struct imip_part_result *pr)
+{
+	struct ical_object *stored = person_load_organised(h, obj->uid, pr);
+	GPtrArray *comps, *props;
+	const char *error;
+	bool changed_any = false;
+	int ret = 1;
+
+	if (stored == NULL)
+		return;
+	comps = g_ptr_array_new();
+	if (obj->master != NULL)
+		g_ptr_array_add(comps, obj->master);
+	for (unsigned int i = 0; i < obj->overrides->len; i++)
+		g_ptr_array_add(comps, g_ptr_array_index(obj->overrides, i));
+	props = g_ptr_array_new();
+	for (unsigned int i = 0; i < comps->len && ret == 1; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+		bool changed;
+
+		g_ptr_array_set_size(props, 0);
+		itip_sender_attendees(comp, h->senders, props);
+		if (props->len == 0) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"sender %s is not an attendee named in "
+					"the reply", handler_sender_name(h));
+			ret = 0;
+			break;
+		}
+		ret = handler_merge_reply(h, stored, comp, props, true, pr,
+					  &changed, &error);
+		changed_any = changed_any || changed;
+		for (unsigned int j = 0; ret == 1 && j < props->len; j++) {
+			char *address = ical_property_address(g_ptr_array_index(props, j));
+			char *rid = ical_rid_of(comp);
+
+			/* an answer supersedes the attendee's proposal */
+			if (address != NULL &&
+			    store_counter_delete(h->su, obj->uid, rid, address,
+						 &error) < 0)
+				ret = -1;
+			g_free(address);
+			g_free(rid);
+		}
+	}
+	if (ret == 1 && changed_any && handler_derive(h, obj->uid, &error) < 0)
+		ret = -1;
+	if (ret < 0)
+		handler_store_error(h, pr, "recording the reply", error);
+	else if (ret == 1 && changed_any)
+		handler_outcome(pr, IMIP_OUTCOME_UPDATED, "reply from %s recorded",
+				handler_sender_name(h));
+	else if (ret == 1)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"the reply changes nothing");
+	g_ptr_array_free(props, TRUE);
+	g_ptr_array_free(comps, TRUE);
+	ical_object_free(stored);
+}
+
+/* RFC 5546 3.2.7: REFRESH names the event and the attendee asking. */
+static char *person_refresh_text(struct handler *h, const struct ical_object *obj)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	icalcomponent *refresh = icalcomponent_new_vevent();
+	icalproperty *prop;
+	char *uri = address_to_uri(h->user);
+	char *sent_by = address_to_uri(h->config->calendar_sender);
+	char *text;
+
+	icalcomponent_set_uid(refresh, obj->uid);
+	prop = icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY);
+	if (prop != NULL)
+		icalcomponent_add_property(refresh, icalproperty_new_clone(prop));
+	prop = icalproperty_new_attendee(uri);
+	if (sent_by != NULL)
+		icalproperty_add_parameter(prop, icalparameter_new_sentby(sent_by));
+	icalcomponent_add_property(refresh, prop);
+	icalcomponent_set_dtstamp(refresh,
+		icaltime_from_timet_with_zone(h->ctx->now, 0,
+					      icaltimezone_get_utc_timezone()));
+	prop = icalcomponent_get_first_property(comp, ICAL_RECURRENCEID_PROPERTY);
+	if (prop != NULL)
+		icalcomponent_add_property(refresh, icalproperty_new_clone(prop));
+	text = ical_component_to_text(refresh, "REFRESH", obj->vcal);
+	icalcomponent_free(refresh);
+	g_free(uri);
+	g_free(sent_by);
+	return text;
+}
+
+static void person_add(struct handler *h, struct ical_object *obj,
+		       struct imip_part_result *pr)
+{
+	char *response, *organiser, *text;
+	const char *error;
+
+	if (!handler_check_organiser(h, obj, pr))
+		return;
+	response = handler_pref(h, "add_method_response");
+	if (g_strcmp0(response, "ignore") == 0) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"ADD ignored (add_method_response = ignore)");
+	} else if (g_strcmp0(response, "add") == 0) {
+		if (handler_check_expandable(h, obj, pr) &&
+		    handler_apply_add(h, obj, true, pr, &error) < 0)
+			handler_store_error(h, pr, "adding occurrences", error);
+	} else {
+		/* RFC 5546 3.2.4: an attendee who cannot apply an ADD asks
+		   for the whole event with REFRESH. */
+		organiser = ical_organizer_of(itip_object_first(obj));
+		text = person_refresh_text(h, obj);
+		if (handler_send(h, organiser, "REFRESH", text))
+			handler_outcome(pr, IMIP_OUTCOME_REPLIED,
+					"asked %s for the whole event (REFRESH)",
+					organiser);
+		else
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"ADD not applied; no REFRESH sent to "
+					"an automatic message");
+		g_free(text);
+		g_free(organiser);
+	}
+	g_free(response);
+}
+
+static void person_refresh(struct handler *h, struct ical_object *obj,
+			   struct imip_part_result *pr)
+{
+	struct ical_object *stored = person_load_organised(h, obj->uid, pr);
+	GPtrArray *props;
+	char *policy;
+
+	if (stored == NULL)
+		return;
+	props = g_ptr_array_new();
+	if (person_check_sender_attendees(h, stored, itip_object_first(obj),
+					  props, pr)) {
+		policy = handler_pref(h, "event_refreshing");
+		if (g_strcmp0(policy, "always") == 0) {
+			char *to = ical_property_address(g_ptr_array_index(props, 0));
+			char *text = ical_object_to_text(stored, "REQUEST");
+
+			if (handler_send(h, to, "REQUEST", text))
+				handler_outcome(pr, IMIP_OUTCOME_REPLIED,
+						"sent the current event to %s", to);
+			else
+				handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+						"REFRESH from an automatic message "
+						"not answered");
+			g_free(text);
+			g_free(to);
+		} else {
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"REFRESH left to the user "
+					"(event_refreshing = never)");
+		}
+		g_free(policy);
+	}
+	g_ptr_array_free(props, TRUE);
+	ical_object_free(stored);
+}
+
+static void person_counter(struct handler *h, struct ical_object *obj,
+			   struct imip_part_result *pr)
+{
+	struct ical_object *stored = person_load_organised(h, obj->uid, pr);
+	icalcomponent *comp;
+	GPtrArray *props;
+	const char *error;
+	int ret = 0;
+
+	if (stored == NULL)
+		return;
+	comp = itip_object_first(obj);
+	props = g_ptr_array_new();
+	if (person_check_sender_attendees(h, stored, comp, props, pr)) {
+		struct store_counter counter;
+		char *rid = ical_rid_of(comp);
+
+		counter.uid = obj->uid;
+		counter.rid = rid;
+		counter.attendee = ical_property_address(g_ptr_array_index(props, 0));
+		counter.text = ical_object_to_text(obj, "COUNTER");
+		ret = store_counter_put(h->su, &counter, &error);
+		if (ret == 0)
+			ret = handler_queue_add(h, obj->uid, rid, "counter", &error);
+		if (ret < 0)
+			handler_store_error(h, pr, "recording the counter-proposal",
+					    error);
+		else
+			handler_outcome(pr, IMIP_OUTCOME_ADDED,
+					"counter-proposal from %s recorded",
+					counter.attendee);
+		g_free(counter.attendee);
+		g_free(counter.text);
+		g_free(rid);
+	}
+	g_ptr_array_free(props, TRUE);
+	ical_object_free(stored);
+}
+
+static void person_declinecounter(struct handler *h, struct ical_object *obj,
+				  struct imip_part_result *pr)
+{
+	struct fb_list *offers;
+	char *rid;
+	const char *error;
+	unsigned int removed;
+
+	if (!handler_check_organiser(h, obj, pr))
+		return;
+	rid = ical_rid_of(itip_object_first(obj));
+	offers = fb_list_new();
+	if (store_fb_read(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0) {
+		handler_store_error(h, pr, "reading offers", error);
+	} else if ((removed = fb_list_remove(offers, obj->uid, rid)) == 0) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"no counter-proposal of the user is held");
+	} else if (store_fb_write(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0) {
+		handler_store_error(h, pr, "writing offers", error);
+	} else {
+		handler_outcome(pr, IMIP_OUTCOME_UPDATED,
+				"counter-proposal declined by the organiser; "
+				"offer released");
+	}
+	fb_list_free(&offers);
+	g_free(rid);
+}
+
+/* The window a VFREEBUSY covers (RFC 5546 3.3.1: DTSTART and DTEND). */
+static bool person_fb_window(icalcomponent *comp, icaltimezone *zone,
+			     time_t *start_r, time_t *end_r)
+{
+	struct icaltimetype start = icalcomponent_get_dtstart(comp);
+	struct icaltimetype end = icalcomponent_get_dtend(comp);
+
+	if (icaltime_is_null_time(start) || icaltime_is_null_time(end))
+		return false;
+	*start_r = ical_time_to_utc(start, zone);
+	*end_r = ical_time_to_utc(end, zone);
+	return *end_r > *start_r;
+}
+
+static void person_fb_request(struct handler *h, struct ical_object *obj,
+			      struct imip_part_result *pr)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	struct fb_list *own;
+	char *sharing, *requester, *text;
+	const char *error;
+	time_t start, end;
+
+	if (!handler_check_organiser(h, obj, pr))
+		return;
+	sharing = handler_pref(h, "freebusy_sharing");
+	if (g_strcmp0(sharing, "share") != 0) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"free/busy is not shared (freebusy_sharing = no)");
+		g_free(sharing);
+		return;
+	}
+	g_free(sharing);
+	if (!person_fb_window(comp, h->user_zone, &start, &end)) {
+		handler_outcome(pr, IMIP_OUTCOME_ERROR,
+				"free/busy request without a valid DTSTART/DTEND");
+		return;
+	}
+	own = fb_list_new();
+	if (store_fb_read(h->su, STORE_FB_OWN, NULL, own, &error) < 0) {
+		handler_store_error(h, pr, "reading free/busy", error);
+		fb_list_free(&own);
+		return;
+	}
+	requester = ical_organizer_of(comp);
+	text = fb_vfreebusy_text(own, start, end, "REPLY", obj->uid, requester,
+				 h->user, h->config->calendar_sender, h->ctx->now);
+	if (handler_send(h, requester, "REPLY", text))
+		handler_outcome(pr, IMIP_OUTCOME_REPLIED,
+				"free/busy sent to %s", requester);
+	else
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"free/busy request in an automatic message not "
+				"answered");
+	g_free(text);
+	g_free(requester);
+	fb_list_free(&own);
+}
+
+/* Received free/busy replaces what was known of that party in the window
+   it covers; periods derived from stored events are left alone. */
+static void person_fb_record(struct handler *h, struct ical_object *obj,
+			     const char *other, struct imip_part_result *pr)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	struct fb_list *known = fb_list_new(), *received = fb_list_new();
+	GPtrArray *overlap = g_ptr_array_new();
+	const char *error;
+	time_t start, end;
+	unsigned int count;
+
+	if (fb_periods_of_vfreebusy(comp, received, &error) < 0) {
+		handler_outcome(pr, IMIP_OUTCOME_ERROR, "%s", error);
+		goto out;
+	}
+	if (store_fb_read(h->su, STORE_FB_OTHER, other, known, &error) < 0) {
+		handler_store_error(h, pr, "reading free/busy", error);
+		goto out;
+	}
+	if (person_fb_window(comp, h->user_zone, &start, &end)) {
+		fb_list_overlapping(known, start, end, NULL, overlap);
+		for (unsigned int i = 0; i < overlap->len; i++) {
+			struct fb_period *p = g_ptr_array_index(overlap, i);
+
+			if (p->uid == NULL || g_strcmp0(p->uid, obj->uid) == 0)
+				g_ptr_array_remove(known->periods, p);
+		}
+	} else if (obj->uid != NULL) {
+		fb_list_remove(known, obj->uid, NULL);
+	}
+	count = received->periods->len;
+	fb_list_merge(known, received);
+	if (store_fb_write(h->su, STORE_FB_OTHER, other, known, &error) < 0)
+		handler_store_error(h, pr, "writing free/busy", error);
+	else
+		handler_outcome(pr, IMIP_OUTCOME_UPDATED,
+				"free/busy of %s recorded (%u periods)", other,
+				count);
+out:
+	g_ptr_array_free(overlap, TRUE);
+	fb_list_free(&known);
+	fb_list_free(&received);
+}
+
+static void person_freebusy(struct handler *h, enum itip_method method,
+			    struct ical_object *obj,
+			    struct imip_part_result *pr)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	GPtrArray *props;
+	char *other;
+
+	switch (method) {
+	case ITIP_METHOD_REQUEST:
+		person_fb_request(h, obj, pr);
+		return;
+	case ITIP_METHOD_PUBLISH:
+		if (!handler_check_organiser(h, obj, pr))
+			return;
+		other = ical_organizer_of(comp);
+		person_fb_record(h, obj, other, pr);
+		g_free(other);
+		return;
+	case ITIP_METHOD_REPLY:
+		props = g_ptr_array_new();
+		itip_sender_attendees(comp, h->senders, props);
+		if (props->len == 0) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"sender %s is not an attendee named in "
+					"the free/busy reply",
+					handler_sender_name(h));
+		} else {
+			other = ical_property_address(g_ptr_array_index(props, 0));
+			person_fb_record(h, obj, other, pr);
+			g_free(other);
+		}
+		g_ptr_array_free(props, TRUE);
+		return;
+	default:
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"free/busy with method %s is not handled",
+				itip_method_name(method));
+		return;
+	}
+}
+
+void handler_person(struct handler *h, enum itip_method method,
+		    struct ical_object *obj, struct imip_part_result *pr)
+{
+	if (obj->kind == ICAL_VFREEBUSY_COMPONENT) {
+		person_freebusy(h, method, obj, pr);
+		return;
+	}
+	switch (method) {
+	case ITIP_METHOD_REQUEST:
+		person_request(h, obj, true, pr);
+		break;
+	case ITIP_METHOD_PUBLISH:
+		person_request(h, obj, false, pr);
+		break;
+	case ITIP_METHOD_ADD:
+		person_add(h, obj, pr);
+		break;
+	case ITIP_METHOD_CANCEL:
+		person_cancel(h, obj, pr);
+		break;
+	case ITIP_METHOD_REPLY:
+		person_reply(h, obj, pr);
+		break;
+	case ITIP_METHOD_REFRESH:
+		person_refresh(h, obj, pr);
+		break;
+	case ITIP_METHOD_COUNTER:
+		person_counter(h, obj, pr);
+		break;
+	case ITIP_METHOD_DECLINECOUNTER:
+		person_declinecounter(h, obj, pr);
+		break;
+	default:
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"method %s is not handled",
+				itip_method_name(method));
+		break;
+	}
+}

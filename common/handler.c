@@ -1,0 +1,704 @@
+/* Steps shared by the person and outgoing handlers: see handler.h. */
+
+#include "handler.h"
+#include "calstore.h"
+#include "compose.h"
+#include "config.h"
+#include "derive.h"
+#include "freebusy.h"
+#include "ical-object.h"
+#include "mime-read.h"
+#include "prefs.h"
+#include "store.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void handler_outcome(struct imip_part_result *pr, enum imip_outcome_code code,
+		     const char *fmt, ...)
+{
+	va_list args;
+
+	pr->code = code;
+	g_free(pr->reason);
+	va_start(args, fmt);
+	pr->reason = g_strdup_vprintf(fmt, args);
+	va_end(args);
+}
+
+void handler_store_error(struct handler *h, struct imip_part_result *pr,
+			 const char *what, const char *error)
+{
+	imip_log(h->ctx, IMIP_LOG_ERROR, "store: %s for %s: %s", what, h->user,
+		 error);
+	handler_outcome(pr, IMIP_OUTCOME_ERROR, "store failure while %s: %s",
+			what, error);
+}
+
+char *handler_pref(struct handler *h, const char *name)
+{
+	return prefs_get(h->config, h->su, name);
+}
+
+static icalcomponent *handler_stored_for(const struct ical_object *stored,
+					 const char *rid)
+{
+	if (stored == NULL)
+		return NULL;
+	if (rid == NULL)
+		return stored->master;
+	return ical_object_find_override(stored, rid);
+}
+
+static bool handler_rid_in(const struct ical_object *in, const char *rid)
+{
+	return ical_object_find_override(in, rid) != NULL;
+}
+
+/* A newer whole event replaces the set of overrides (RFC 5546 2.1.5: the
+   organiser's latest full copy is the truth): drop the stored ones the
+   message does not carry, whatever their state. */
+static int handler_drop_missing_overrides(struct handler *h,
+					  const struct ical_object *in,
+					  const struct ical_object *stored,
+					  const char **error_r)
+{
+	for (unsigned int i = 0; stored != NULL && i < stored->overrides->len; i++) {
+		char *rid = ical_rid_of(g_ptr_array_index(stored->overrides, i));
+		int r = 0;
+
+		if (rid != NULL && !handler_rid_in(in, rid))
+			r = store_object_delete(h->su, in->uid, rid, error_r);
+		g_free(rid);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int handler_store_comp(struct handler *h, const struct ical_object *in,
+			      const struct ical_object *stored,
+			      icalcomponent *comp,
+			      struct handler_store_stats *stats,
+			      bool *master_stored_r, const char **error_r)
+{
+	char *rid = ical_rid_of(comp);
+	icalcomponent *old = handler_stored_for(stored, rid);
+	enum store_state state = STORE_STATE_ACTIVE;
+	enum itip_newness newness = itip_compare(comp, old, false);
+	int ret = 0;
+
+	if (old != NULL && calstore_state(h->su, in->uid, rid, &state,
+					  error_r) < 0) {
+		g_free(rid);
+		return -1;
+	}
+	if (newness == ITIP_NEWER) {
+		ret = calstore_put(h->su, in->uid, comp, STORE_STATE_ACTIVE,
+				   in->vcal, error_r);
+		stats->stored++;
+		if (rid == NULL)
+			*master_stored_r = true;
+	} else if (old != NULL && state == STORE_STATE_CANCELLED) {
+		stats->blocked++;
+	} else if (newness == ITIP_SAME) {
+		stats->same++;
+	} else {
+		stats->stale++;
+	}
+	g_free(rid);
+	return ret;
+}
+
+int handler_store_newer(struct handler *h, const struct ical_object *in,
+			struct handler_store_stats *stats,
+			const char **error_r)
+{
+	struct ical_object *stored = NULL;
+	bool master_stored = false;
+	int ret = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	if (calstore_load(h->su, in->uid, &stored, error_r) < 0)
+		return -1;
+	stats->existed = stored != NULL;
+	if (in->master != NULL)
+		ret = handler_store_comp(h, in, stored, in->master, stats,
+					 &master_stored, error_r);
+	for (unsigned int i = 0; ret == 0 && i < in->overrides->len; i++) {
+		ret = handler_store_comp(h, in, stored,
+					 g_ptr_array_index(in->overrides, i),
+					 stats, &master_stored, error_r);
+	}
+	if (ret == 0 && master_stored)
+		ret = handler_drop_missing_overrides(h, in, stored, error_r);
+	if (stored != NULL)
+		ical_object_free(stored);
+	return ret;
+}
+
+int handler_derive(struct handler *h, const char *uid, const char **error_r)
+{
+	struct derive_params p = {
+		.config = h->config, .su = h->su, .user = h->user,
+		.user_zone = h->user_zone, .now = h->ctx->now,
+	};
+	bool own_changed = false;
+
+	if (derive_uid(&p, uid, &own_changed, error_r) < 0)
+		return -1;
+	if (own_changed)
+		h->own_fb_changed = true;
+	return 0;
+}
+
+static bool handler_request_matches(const struct store_request *r,
+				    const char *uid, const char *rid,
+				    const char *kind)
+{
+	return strcmp(r->uid, uid) == 0 &&
+	       (rid == NULL || g_strcmp0(r->rid, rid) == 0) &&
+	       (kind == NULL || strcmp(r->kind, kind) == 0);
+}
+
+static void handler_request_destroy(void *r)
+{
+	store_request_free(r);
+}
+
+int handler_queue_add(struct handler *h, const char *uid, const char *rid,
+		      const char *kind, const char **error_r)
+{
+	GPtrArray *requests = g_ptr_array_new_with_free_func(handler_request_destroy);
+	struct store_request *r;
+	int ret;
+
+	if (store_requests_read(h->su, requests, error_r) < 0) {
+		g_ptr_array_free(requests, TRUE);
+		return -1;
+	}
+	for (unsigned int i = 0; i < requests->len; i++) {
+		r = g_ptr_array_index(requests, i);
+		if (strcmp(r->uid, uid) == 0 && g_strcmp0(r->rid, rid) == 0 &&
+		    strcmp(r->kind, kind) == 0) {
+			g_ptr_array_free(requests, TRUE);
+			return 0;
+		}
+	}
+	r = g_new0(struct store_request, 1);
+	r->uid = g_strdup(uid);
+	r->rid = g_strdup(rid);
+	r->kind = g_strdup(kind);
+	g_ptr_array_add(requests, r);
+	ret = store_requests_write(h->su, requests, error_r);
+	g_ptr_array_free(requests, TRUE);
+	return ret;
+}
+
+int handler_queue_remove(struct handler *h, const char *uid, const char *rid,
+			 const char *kind, const char **error_r)
+{
+	GPtrArray *requests = g_ptr_array_new_with_free_func(handler_request_destroy);
+	unsigned int before;
+	int ret = 0;
+
+	if (store_requests_read(h->su, requests, error_r) < 0) {
+		g_ptr_array_free(requests, TRUE);
+		return -1;
+	}
+	before = requests->len;
+	for (unsigned int i = requests->len; i > 0; i--) {
+		if (handler_request_matches(g_ptr_array_index(requests, i - 1),
+					    uid, rid, kind))
+			g_ptr_array_remove_index(requests, i - 1);
+	}
+	if (requests->len != before)
+		ret = store_requests_write(h->su, requests, error_r);
+	g_ptr_array_free(requests, TRUE);
+	return ret;
+}
+
+bool handler_send(struct handler *h, const char *to, const char *method,
+		  const char *ical_text)
+{
+	struct imip_outgoing *out;
+
+	if (!h->may_send) {
+		imip_log(h->ctx, IMIP_LOG_INFO,
+			 "not answering %s to %s: the message is automatic "
+			 "or from the calendar address", method, to);
+		return false;
+	}
+	out = g_new0(struct imip_outgoing, 1);
+	out->envelope_from = g_strdup(h->config->calendar_sender);
+	out->recipient = g_strdup(to);
+	out->data = compose_imip_message(h->config->calendar_sender, to, NULL,
+					 h->msg->message_id, method, ical_text,
+					 h->ctx->now);
+	if (out->data == NULL) {
+		imip_outgoing_free(out);
+		return false;
+	}
+	g_ptr_array_add(h->result->outgoing, out);
+	return true;
+}
+
+bool handler_check_expandable(struct handler *h, const struct ical_object *obj,
+			      struct imip_part_result *pr)
+{
+	struct derive_params p = {
+		.config = h->config, .su = h->su, .user = h->user,
+		.user_zone = h->user_zone, .now = h->ctx->now,
+	};
+	struct fb_list *periods = fb_list_new();
+	const char *error;
+	int r = derive_object_periods(&p, obj, periods, &error);
+
+	fb_list_free(&periods);
+	if (r < 0) {
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED, "%s", error);
+		return false;
+	}
+	return true;
+}
+
+const char *handler_sender_name(const struct handler *h)
+{
+	if (h->msg->from != NULL)
+		return h->msg->from;
+	if (h->senders->len > 0)
+		return g_ptr_array_index(h->senders, 0);
+	return "(unknown)";
+}
+
+bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
+			     struct imip_part_result *pr)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	char *organiser = comp == NULL ? NULL : ical_organizer_of(comp);
+	bool ok = false;
+
+	if (organiser == NULL)
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"no ORGANIZER: an organiser method needs one");
+	else if (!itip_sender_is_organiser(comp, h->senders))
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"sender %s is not the organiser %s",
+				handler_sender_name(h), organiser);
+	else
+		ok = true;
+	g_free(organiser);
+	return ok;
+}
+
+icalcomponent *handler_instance_from_master(struct ical_object *stored,
+					    icalproperty *rid_prop)
+{
+	icalcomponent *inst;
+	struct icaltimetype start, rid_time, old_start, old_end;
+	icalproperty *prop;
+	const icalproperty_kind drop[] = {
+		ICAL_RRULE_PROPERTY, ICAL_RDATE_PROPERTY, ICAL_EXDATE_PROPERTY,
+		ICAL_EXRULE_PROPERTY, ICAL_RECURRENCEID_PROPERTY,
+	};
+
+	if (stored->master == NULL || rid_prop == NULL)
+		return NULL;
+	inst = icalcomponent_new_clone(stored->master);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(drop); i++) {
+		while ((prop = icalcomponent_get_first_property(inst, drop[i])) != NULL) {
+			icalcomponent_remove_property(inst, prop);
+			icalproperty_free(prop);
+		}
+	}
+	icalcomponent_add_property(inst, icalproperty_new_clone(rid_prop));
+	rid_time = icalproperty_get_recurrenceid(rid_prop);
+	old_start = icalcomponent_get_dtstart(stored->master);
+	old_end = icalcomponent_get_dtend(stored->master);
+	start = rid_time;
+	prop = icalcomponent_get_first_property(inst, ICAL_DTEND_PROPERTY);
+	if (prop != NULL && !icaltime_is_null_time(old_end)) {
+		struct icaldurationtype length = icaltime_subtract(old_end, old_start);
+		struct icaltimetype end = icaltime_add(start, length);
+
+		icalproperty_set_dtend(prop, end);
+	}
+	prop = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);
+	if (prop != NULL)
+		icalproperty_set_dtstart(prop, start);
+	icalcomponent_add_component(stored->vcal, inst);
+	g_ptr_array_add(stored->overrides, inst);
+	return inst;
+}
+
+bool handler_is_instance(struct handler *h, const struct ical_object *stored,
+			 const char *rid)
+{
+	time_t horizon = (time_t)h->config->freebusy_horizon_days * 86400;
+	time_t start = 0, end = (time_t)253402300799LL;
+	struct fb_list *periods = fb_list_new();
+	const char *error;
+	bool endless, found = false;
+
+	/* Unfiltered expansion: a transparent instance is still an instance
+	   an attendee may answer for. */
+	if (calstore_is_endless(stored)) {
+		start = h->ctx->now - horizon;
+		end = h->ctx->now + horizon;
+	}
+	if (fb_periods_of_object(stored, h->user_zone, start, end,
+				 h->config->limits.instances, false, periods,
+				 &endless, &error) == 0) {
+		for (unsigned int i = 0; i < periods->periods->len && !found; i++) {
+			const struct fb_period *period =
+				g_ptr_array_index(periods->periods, i);
+			found = g_strcmp0(period->rid, rid) == 0;
+		}
+	}
+	fb_list_free(&periods);
+	return found;
+}
+
+/* Replace (or add) the ATTENDEE of `address` in target with a copy of
+   `incoming`.  Returns true if the text of the component changed. */
+static bool handler_replace_attendee(icalcomponent *target,
+				     icalproperty *existing,
+				     icalproperty *incoming)
+{
+	char *before = existing == NULL ? NULL :
+		g_strdup(icalproperty_as_ical_string(existing));
+	const char *after = icalproperty_as_ical_string(incoming);
+	bool changed = before == NULL || strcmp(before, after) != 0;
+
+	if (changed) {
+		if (existing != NULL) {
+			icalcomponent_remove_property(target, existing);
+			icalproperty_free(existing);
+		}
+		icalcomponent_add_property(target, icalproperty_new_clone(incoming));
+	}
+	g_free(before);
+	return changed;
+}
+
+static bool handler_delegator_is_stored(icalcomponent *target,
+					icalproperty *incoming)
+{
+	icalparameter *param = icalproperty_get_first_parameter(
+		incoming, ICAL_DELEGATEDFROM_PARAMETER);
+
+	/* RFC 5546 2.1.5 / 3.2.3: a delegate's REPLY names the delegator */
+	for (; param != NULL;
+	     param = icalproperty_get_next_parameter(incoming,
+						     ICAL_DELEGATEDFROM_PARAMETER)) {
+		const char *from = icalparameter_get_delegatedfrom(param);
+
+		if (from != NULL && ical_find_attendee(target, from) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static icalcomponent *handler_reply_target(struct handler *h,
+					   struct ical_object *stored,
+					   icalcomponent *in, const char *rid,
+					   struct imip_part_result *pr)
+{
+	icalcomponent *target;
+
+	if (rid == NULL) {
+		if (stored->master == NULL)
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"the whole event is not stored");
+		return stored->master;
+	}
+	target = ical_object_find_override(stored, rid);
+	if (target != NULL)
+		return target;
+	if (stored->master == NULL || !handler_is_instance(h, stored, rid)) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"no such instance %s in the stored event", rid);
+		return NULL;
+	}
+	return handler_instance_from_master(
+		stored, icalcomponent_get_first_property(in, ICAL_RECURRENCEID_PROPERTY));
+}
+
+int handler_merge_reply(struct handler *h, struct ical_object *stored,
+			icalcomponent *in, const GPtrArray *props,
+			bool allow_delegates, struct imip_part_result *pr,
+			bool *changed_r, const char **error_r)
+{
+	char *rid = ical_rid_of(in);
+	icalcomponent *target = handler_reply_target(h, stored, in, rid, pr);
+	enum store_state state = STORE_STATE_ACTIVE;
+	bool changed = false;
+	int ret = 1;
+
+	*changed_r = false;
+	if (target == NULL) {
+		g_free(rid);
+		return 0;
+	}
+	if (calstore_state(h->su, stored->uid, rid, &state, error_r) < 0) {
+		g_free(rid);
+		return -1;
+	}
+	if (state == STORE_STATE_CANCELLED) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"reply to a cancelled event");
+		g_free(rid);
+		return 0;
+	}
+	/* Lenient: some clients rewrite DTSTAMP in replies, so only a lower
+	   SEQUENCE marks a reply to an older version. */
+	if (itip_compare(in, target, true) == ITIP_OLDER) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"reply to an older version of the event");
+		g_free(rid);
+		return 0;
+	}
+	for (unsigned int i = 0; i < props->len && ret == 1; i++) {
+		icalproperty *incoming = g_ptr_array_index(props, i);
+		char *address = ical_property_address(incoming);
+		icalproperty *existing = address == NULL ? NULL :
+			ical_find_attendee(target, address);
+
+		if (existing == NULL &&
+		    !(allow_delegates && handler_delegator_is_stored(target, incoming))) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"%s is not an attendee of the event",
+					address != NULL ? address : "(no address)");
+			ret = 0;
+		} else if (handler_replace_attendee(target, existing, incoming)) {
+			changed = true;
+		}
+		g_free(address);
+	}
+	if (ret == 1 && changed &&
+	    calstore_put(h->su, stored->uid, target, STORE_STATE_ACTIVE,
+			 stored->vcal, error_r) < 0)
+		ret = -1;
+	*changed_r = ret == 1 && changed;
+	g_free(rid);
+	return ret;
+}
+
+/* The stored component marked cancelled with the CANCEL's SEQUENCE and
+   DTSTAMP, so a later stale REQUEST compares against the cancellation. */
+static int handler_put_cancelled(struct handler *h, const char *uid,
+				 icalcomponent *comp, icalcomponent *cancel_comp,
+				 icalcomponent *tz_source, const char **error_r)
+{
+	icalcomponent *copy = icalcomponent_new_clone(comp);
+	icalproperty *prop;
+	int seq = ical_sequence_of(cancel_comp);
+	int r;
+
+	icalcomponent_set_status(copy, ICAL_STATUS_CANCELLED);
+	if (seq >= 0)
+		icalcomponent_set_sequence(copy, seq);
+	prop = icalcomponent_get_first_property(cancel_comp, ICAL_DTSTAMP_PROPERTY);
+	if (prop != NULL)
+		icalcomponent_set_dtstamp(copy, icalproperty_get_dtstamp(prop));
+	/* A cancelled instance that was never sent on its own has no
+	   DTSTART; its RECURRENCE-ID is its start (RFC 5545 3.8.4.4). */
+	if (icalcomponent_get_first_property(copy, ICAL_DTSTART_PROPERTY) == NULL &&
+	    (prop = icalcomponent_get_first_property(copy, ICAL_RECURRENCEID_PROPERTY)) != NULL) {
+		icalproperty *dtstart = icalproperty_new_dtstart(
+			icalproperty_get_recurrenceid(prop));
+		icalparameter *tzid = icalproperty_get_first_parameter(prop, ICAL_TZID_PARAMETER);
+
+		if (tzid != NULL)
+			icalproperty_add_parameter(dtstart, icalparameter_new_clone(tzid));
+		icalcomponent_add_property(copy, dtstart);
+	}
+	r = calstore_put(h->su, uid, copy, STORE_STATE_CANCELLED, tz_source, error_r);
+	icalcomponent_free(copy);
+	return r;
+}
+
+static int handler_cancel_whole(struct handler *h, struct ical_object *stored,
+				icalcomponent *cancel_comp, icalcomponent *cancel_tz,
+				const char **error_r)
+{
+	if (stored == NULL)
+		return handler_put_cancelled(h, icalcomponent_get_uid(cancel_comp),
+					     cancel_comp, cancel_comp, cancel_tz,
+					     error_r);
+	if (stored->master != NULL &&
+	    handler_put_cancelled(h, stored->uid, stored->master, cancel_comp,
+				  stored->vcal, error_r) < 0)
+		return -1;
+	for (unsigned int i = 0; i < stored->overrides->len; i++) {
+		if (handler_put_cancelled(h, stored->uid,
+					  g_ptr_array_index(stored->overrides, i),
+					  cancel_comp, stored->vcal, error_r) < 0)
+			return -1;
+	}
+	return handler_queue_remove(h, stored->uid, NULL, NULL, error_r);
+}
+
+static int handler_cancel_instance(struct handler *h, struct ical_object *stored,
+				   icalcomponent *cancel_comp,
+				   icalcomponent *cancel_tz, const char *rid,
+				   const char **error_r)
+{
+	icalcomponent *old = stored == NULL ? NULL :
+		ical_object_find_override(stored, rid);
+	const char *uid = icalcomponent_get_uid(cancel_comp);
+
+	if (handler_put_cancelled(h, uid, old != NULL ? old : cancel_comp,
+				  cancel_comp, old != NULL ? stored->vcal : cancel_tz,
+				  error_r) < 0)
+		return -1;
+	return handler_queue_remove(h, uid, rid, NULL, error_r);
+}
+
+int handler_cancel(struct handler *h, const struct ical_object *cancel,
+		   struct ical_object *stored, struct imip_part_result *pr,
+		   const char **error_r)
+{
+	GPtrArray *comps = g_ptr_array_new();
+	unsigned int done = 0, stale = 0;
+	int ret = 0;
+
+	if (cancel->master != NULL)
+		g_ptr_array_add(comps, cancel->master);
+	for (unsigned int i = 0; i < cancel->overrides->len; i++)
+		g_ptr_array_add(comps, g_ptr_array_index(cancel->overrides, i));
+
+	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+		char *rid = ical_rid_of(comp);
+		icalcomponent *old = NULL;
+
+		if (stored != NULL) {
+			old = rid == NULL ? stored->master :
+				ical_object_find_override(stored, rid);
+			/* An instance without its own override is judged
+			   against the master it belongs to. */
+			if (old == NULL)
+				old = stored->master;
+		}
+		if (itip_compare(comp, old, false) != ITIP_NEWER) {
+			stale++;
+		} else {
+			ret = rid == NULL ?
+				handler_cancel_whole(h, stored, comp, cancel->vcal, error_r) :
+				handler_cancel_instance(h, stored, comp, cancel->vcal, rid, error_r);
+			done++;
+		}
+		g_free(rid);
+	}
+	g_ptr_array_free(comps, TRUE);
+	if (ret < 0)
+		return -1;
+	if (done > 0 && handler_derive(h, cancel->uid, error_r) < 0)
+		return -1;
+	if (done == 0)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"cancellation is not newer than the stored event");
+	else if (stored == NULL)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"event not stored; cancellation recorded");
+	else if (cancel->master != NULL)
+		handler_outcome(pr, IMIP_OUTCOME_CANCELLED, "event cancelled");
+	else
+		handler_outcome(pr, IMIP_OUTCOME_CANCELLED,
+				"%u occurrence(s) cancelled", done);
+	(void)stale;
+	return 0;
+}
+
+static void handler_add_rdate(icalcomponent *master, icalcomponent *inst)
+{
+	icalproperty *dtstart = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);
+	struct icaldatetimeperiodtype rdate;
+	icalproperty *prop;
+	icalparameter *tzid;
+
+	if (dtstart == NULL)
+		return;
+	memset(&rdate, 0, sizeof(rdate));
+	rdate.time = icalproperty_get_dtstart(dtstart);
+	rdate.period = icalperiodtype_null_period();
+	prop = icalproperty_new_rdate(rdate);
+	tzid = icalproperty_get_first_parameter(dtstart, ICAL_TZID_PARAMETER);
+	if (tzid != NULL)
+		icalproperty_add_parameter(prop, icalparameter_new_clone(tzid));
+	icalcomponent_add_property(master, prop);
+}
+
+int handler_apply_add(struct handler *h, const struct ical_object *add,
+		      bool queue, struct imip_part_result *pr,
+		      const char **error_r)
+{
+	struct ical_object *stored = NULL;
+	GPtrArray *comps = g_ptr_array_new();
+	unsigned int added = 0;
+	int ret = 0;
+
+	if (calstore_load(h->su, add->uid, &stored, error_r) < 0) {
+		g_ptr_array_free(comps, TRUE);
+		return -1;
+	}
+	if (stored == NULL || stored->master == NULL) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"event not stored: ADD not applied");
+		if (stored != NULL)
+			ical_object_free(stored);
+		g_ptr_array_free(comps, TRUE);
+		return 0;
+	}
+	if (add->master != NULL)
+		g_ptr_array_add(comps, add->master);
+	for (unsigned int i = 0; i < add->overrides->len; i++)
+		g_ptr_array_add(comps, g_ptr_array_index(add->overrides, i));
+	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
+		icalcomponent *inst = icalcomponent_new_clone(g_ptr_array_index(comps, i));
+		icalproperty *start = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);
+		char *rid;
+
+		/* An added instance is named by its own start. */
+		if (icalcomponent_get_first_property(inst, ICAL_RECURRENCEID_PROPERTY) == NULL &&
+		    start != NULL) {
+			icalproperty *r = icalproperty_new_recurrenceid(icalproperty_get_dtstart(start));
+			icalparameter *tzid = icalproperty_get_first_parameter(start, ICAL_TZID_PARAMETER);
+			if (tzid != NULL)
+				icalproperty_add_parameter(r, icalparameter_new_clone(tzid));
+			icalcomponent_add_property(inst, r);
+		}
+		/* inside its VCALENDAR so a TZID naming one of the message's
+		   VTIMEZONEs resolves while the rid is normalised */
+		icalcomponent_add_component(add->vcal, inst);
+		rid = ical_rid_of(inst);
+		if (rid != NULL && ical_object_find_override(stored, rid) == NULL) {
+			ret = calstore_put(h->su, add->uid, inst, STORE_STATE_ACTIVE,
+					   add->vcal, error_r);
+			handler_add_rdate(stored->master, inst);
+			if (ret == 0 && queue)
+				ret = handler_queue_add(h, add->uid, rid, "request", error_r);
+			added++;
+		}
+		icalcomponent_remove_component(add->vcal, inst);
+		icalcomponent_free(inst);
+		g_free(rid);
+	}
+	if (ret == 0 && added > 0)
+		ret = calstore_put(h->su, add->uid, stored->master,
+				   STORE_STATE_ACTIVE, stored->vcal, error_r);
+	if (ret == 0 && added > 0)
+		ret = handler_derive(h, add->uid, error_r);
+	if (ret == 0) {
+		if (added > 0)
+			handler_outcome(pr, IMIP_OUTCOME_UPDATED,
+					"%u occurrence(s) added", added);
+		else
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"the added occurrences are already stored");
+	}
+	ical_object_free(stored);
+	g_ptr_array_free(comps, TRUE);
+	return ret;
+}

@@ -1,0 +1,136 @@
+#ifndef IMIP_HANDLER_H
+#define IMIP_HANDLER_H
+
+/* What the handlers (handler-person.c, handler-outgoing.c) share: the
+   state of processing one message for one user, and the steps every
+   method uses (store newer components, queue requests, send). */
+
+#include <stdbool.h>
+#include <glib.h>
+#include <libical/ical.h>
+
+#include "imip.h"
+#include "itip.h"
+
+struct ical_object;
+struct store_user;
+
+struct handler {
+	struct imip_ctx *ctx;
+	const struct imip_config *config;
+	struct store_user *su;
+	const char *user;		/* normalised calendar address */
+	const GPtrArray *senders;	/* normalised sender addresses */
+	const struct mime_message *msg;
+	enum imip_role role;
+	/* false for auto-submitted mail and mail from the calendar address:
+	   the agent records but never answers it (DESIGN.md rule 8) */
+	bool may_send;
+	icaltimezone *user_zone;	/* the user's TZID preference */
+	struct imip_result *result;
+	/* set when the user's own free/busy changed: republish at the end */
+	bool own_fb_changed;
+};
+
+typedef void handler_func_t(struct handler *h, enum itip_method method,
+			    struct ical_object *obj,
+			    struct imip_part_result *pr);
+
+handler_func_t handler_person;
+handler_func_t handler_outgoing;
+
+/* Set the object's outcome and reason (printf-like). */
+void handler_outcome(struct imip_part_result *pr, enum imip_outcome_code code,
+		     const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* The same for a store failure (outcome error). */
+void handler_store_error(struct handler *h, struct imip_part_result *pr,
+			 const char *what, const char *error);
+
+/* Counts of handler_store_newer(). */
+struct handler_store_stats {
+	unsigned int stored;	/* components written */
+	unsigned int same;	/* duplicates of what is stored */
+	unsigned int stale;	/* older than what is stored */
+	unsigned int blocked;	/* not newer than a stored cancellation */
+	bool existed;		/* anything was stored for the UID before */
+};
+
+/* Store each component of `in` that is newer than the stored one for its
+   RECURRENCE-ID (DESIGN.md rule 7), as active.  A newer master (a whole
+   event) removes stored overrides the message does not carry, in both
+   states.  Returns -1 on a store error (*error_r). */
+int handler_store_newer(struct handler *h, const struct ical_object *in,
+			struct handler_store_stats *stats,
+			const char **error_r);
+
+/* Recompute derived free/busy for a UID (derive.c), noting own changes. */
+int handler_derive(struct handler *h, const char *uid, const char **error_r);
+
+/* Request queue: add (no duplicates) / remove.  rid NULL in remove means
+   every entry of the uid; kind NULL any kind. */
+int handler_queue_add(struct handler *h, const char *uid, const char *rid,
+		      const char *kind, const char **error_r);
+int handler_queue_remove(struct handler *h, const char *uid, const char *rid,
+			 const char *kind, const char **error_r);
+
+/* Queue an iMIP message for `to` unless the message may not be answered.
+   Returns true if queued. */
+bool handler_send(struct handler *h, const char *to, const char *method,
+		  const char *ical_text);
+
+/* Reject objects the store could not derive free/busy from (a recurrence
+   beyond limit_instances).  Returns false with the outcome set. */
+bool handler_check_expandable(struct handler *h, const struct ical_object *obj,
+			      struct imip_part_result *pr);
+
+/* A preference's effective value (newly allocated). */
+char *handler_pref(struct handler *h, const char *name);
+
+#endif
+
+/* The address the log and reasons name as "the sender": From, else the
+   first sender. */
+const char *handler_sender_name(const struct handler *h);
+
+/* Identity of an organiser method (DESIGN.md rule 4): the ORGANIZER (or
+   its SENT-BY) must be a sender.  Returns false with the outcome set. */
+bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
+			     struct imip_part_result *pr);
+
+/* A copy of the master for the instance at `rid_prop`'s time, added to
+   stored (its vcal and overrides).  RRULE/RDATE/EXDATE are dropped, DTEND
+   moves with DTSTART. */
+icalcomponent *handler_instance_from_master(struct ical_object *stored,
+					    icalproperty *rid_prop);
+
+/* true if rid names an instance of the stored recurrence set. */
+bool handler_is_instance(struct handler *h, const struct ical_object *stored,
+			 const char *rid);
+
+/* Merge the attendee properties `props` (from a REPLY component `in`) into
+   the stored copy, instance by instance (a new override is created for an
+   instance of the recurrence set).  With allow_delegates, an attendee who
+   is not stored is added if DELEGATED-FROM names a stored attendee;
+   otherwise (a party crasher) the outcome is rejected.  Returns -1 on
+   store error, 0 when the outcome was set (nothing to do / refused), 1
+   when merged; *changed_r tells whether the stored copy changed. */
+int handler_merge_reply(struct handler *h, struct ical_object *stored,
+			icalcomponent *in, const GPtrArray *props,
+			bool allow_delegates, struct imip_part_result *pr,
+			bool *changed_r, const char **error_r);
+
+/* Cancel what a CANCEL object names (whole event or instances) in the
+   store: components move to cancellations with STATUS:CANCELLED and the
+   CANCEL's SEQUENCE/DTSTAMP; requests are dequeued; free/busy derived.
+   `stored` may be NULL (the cancellation is recorded for later stale
+   REQUESTs).  Sets the outcome; returns -1 on store error. */
+int handler_cancel(struct handler *h, const struct ical_object *cancel,
+		   struct ical_object *stored, struct imip_part_result *pr,
+		   const char **error_r);
+
+/* ADD (RFC 5546 3.2.4): store the new instances as overrides of the stored
+   event and name them in the master's RDATE.  Sets the outcome; -1 on
+   store error. */
+int handler_apply_add(struct handler *h, const struct ical_object *add,
+		      bool queue, struct imip_part_result *pr,
+		      const char **error_r);

@@ -1,0 +1,104 @@
+#ifndef IMIP_H
+#define IMIP_H
+
+/* The library contract (DESIGN.md section 3): one entry point that every
+   adapter calls, host-independent.  The adapter reads the message and the
+   envelope out of its host, calls imip_process() once per calendar user, and
+   turns the result into what its host understands. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <glib.h>
+
+struct imip_config;
+struct store;
+struct mime_message;
+
+enum imip_role {
+	IMIP_ROLE_PERSON,	/* incoming mail for a calendar user */
+	IMIP_ROLE_OUTGOING,	/* a copy of mail a local calendar user sent */
+	IMIP_ROLE_RESOURCE,	/* an autonomous resource (resources issue) */
+};
+
+/* Few and stable: every adapter reports these the same way.  The order
+   matters only to imip_outcome_combine(). */
+enum imip_outcome_code {
+	IMIP_OUTCOME_NO_ACTION,
+	IMIP_OUTCOME_ADDED,
+	IMIP_OUTCOME_UPDATED,
+	IMIP_OUTCOME_CANCELLED,
+	IMIP_OUTCOME_REPLIED,
+	IMIP_OUTCOME_REJECTED,
+	IMIP_OUTCOME_ERROR,
+};
+
+enum imip_log_level {
+	IMIP_LOG_DEBUG,
+	IMIP_LOG_INFO,
+	IMIP_LOG_WARNING,
+	IMIP_LOG_ERROR,
+};
+
+typedef void imip_log_func_t(void *context, enum imip_log_level level,
+			     const char *message);
+
+/* One message the agent wants sent.  The adapter sends it with its host's
+   usual means (sendmail, SMTP submission) or prints it (--dry-run). */
+struct imip_outgoing {
+	char *envelope_from;	/* the calendar address (calendar_sender) */
+	char *recipient;	/* one envelope recipient */
+	GBytes *data;		/* the whole RFC 5322 message, CRLF */
+};
+
+/* What happened to one calendar object (one UID) of the message. */
+struct imip_part_result {
+	enum imip_outcome_code code;
+	char *method;		/* METHOD as read, upper case, or NULL */
+	char *uid;		/* NULL when the object had none */
+	char *reason;		/* short human sentence */
+	char *summary;		/* SUMMARY of the object, for the mailbox text */
+};
+
+struct imip_result {
+	enum imip_outcome_code code;	/* combined over all parts */
+	char *reason;			/* combined reason */
+	GPtrArray *parts;		/* struct imip_part_result * */
+	GPtrArray *outgoing;		/* struct imip_outgoing * */
+	/* What the mailbox receives instead of the original (person role,
+	   by the `incoming` preference): zero, one or two messages, in order.
+	   An empty array means "deliver the original unchanged". */
+	GPtrArray *mailbox;		/* GBytes * */
+	/* true when the mailbox must receive nothing at all
+	   (never for the person role: rule 1 of DESIGN.md) */
+	bool suppress_delivery;
+};
+
+struct imip_ctx {
+	const struct imip_config *config;
+	struct store *store;
+	imip_log_func_t *log;
+	void *log_context;
+	time_t now;		/* imip_clock_now() unless the adapter says */
+};
+
+/* Returns the stable name of an outcome ("added", "no_action", ...). */
+const char *imip_outcome_name(enum imip_outcome_code code);
+
+/* Process one already-read message for one calendar user.  Never fails:
+   everything that goes wrong becomes an outcome (error/rejected) in the
+   result.  `user` is a calendar address (with or without "mailto:"),
+   `envelope_sender` may be NULL.  The caller frees the result. */
+struct imip_result *
+imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
+	     const char *envelope_sender, const char *user,
+	     enum imip_role role);
+
+void imip_result_free(struct imip_result **result);
+void imip_outgoing_free(struct imip_outgoing *out);
+
+/* Logging through the adapter's callback; printf-like. */
+void imip_log(const struct imip_ctx *ctx, enum imip_log_level level,
+	      const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,172 @@
+/* iTIP rules shared by the handlers: see itip.h. */
+
+#include "itip.h"
+#include "address.h"
+#include "ical-object.h"
+
+#include <string.h>
+
+static const char *const itip_method_names[] = {
+	[ITIP_METHOD_NONE] = "-",
+	[ITIP_METHOD_PUBLISH] = "PUBLISH",
+	[ITIP_METHOD_REQUEST] = "REQUEST",
+	[ITIP_METHOD_REPLY] = "REPLY",
+	[ITIP_METHOD_ADD] = "ADD",
+	[ITIP_METHOD_CANCEL] = "CANCEL",
+	[ITIP_METHOD_REFRESH] = "REFRESH",
+	[ITIP_METHOD_COUNTER] = "COUNTER",
+	[ITIP_METHOD_DECLINECOUNTER] = "DECLINECOUNTER",
+	[ITIP_METHOD_UNKNOWN] = "UNKNOWN",
+};
+
+enum itip_method itip_method_parse(const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return ITIP_METHOD_NONE;
+	for (unsigned int i = ITIP_METHOD_PUBLISH; i < ITIP_METHOD_UNKNOWN; i++) {
+		if (g_ascii_strcasecmp(name, itip_method_names[i]) == 0)
+			return (enum itip_method)i;
+	}
+	return ITIP_METHOD_UNKNOWN;
+}
+
+const char *itip_method_name(enum itip_method method)
+{
+	if ((unsigned int)method >= G_N_ELEMENTS(itip_method_names))
+		return "UNKNOWN";
+	return itip_method_names[method];
+}
+
+bool itip_method_is_organiser(enum itip_method method)
+{
+	switch (method) {
+	case ITIP_METHOD_PUBLISH:
+	case ITIP_METHOD_REQUEST:
+	case ITIP_METHOD_ADD:
+	case ITIP_METHOD_CANCEL:
+	case ITIP_METHOD_DECLINECOUNTER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum itip_newness itip_compare(icalcomponent *incoming, icalcomponent *stored,
+			       bool lenient)
+{
+	int seq_in, seq_st;
+	time_t stamp_in, stamp_st;
+
+	if (stored == NULL)
+		return ITIP_NEWER;
+	seq_in = ical_sequence_of(incoming);
+	seq_st = ical_sequence_of(stored);
+	if (seq_in < 0)
+		seq_in = 0;
+	if (seq_st < 0)
+		seq_st = 0;
+	if (seq_in != seq_st)
+		return seq_in > seq_st ? ITIP_NEWER : ITIP_OLDER;
+	if (lenient)
+		return ITIP_NEWER;
+	stamp_in = ical_dtstamp_of(incoming);
+	stamp_st = ical_dtstamp_of(stored);
+	if (stamp_in == stamp_st)
+		return ITIP_SAME;
+	/* RFC 5546 section 2.1.5: with equal SEQUENCE the later DTSTAMP
+	   wins; a component without DTSTAMP cannot prove it is later. */
+	return stamp_in > stamp_st ? ITIP_NEWER : ITIP_OLDER;
+}
+
+static bool itip_senders_contain(const GPtrArray *senders, const char *address)
+{
+	if (address == NULL)
+		return false;
+	for (unsigned int i = 0; i < senders->len; i++) {
+		if (strcmp(g_ptr_array_index(senders, i), address) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool itip_sender_is_organiser(icalcomponent *comp, const GPtrArray *senders)
+{
+	char *organiser = ical_organizer_of(comp);
+	char *sent_by = ical_organizer_sent_by(comp);
+	bool match = itip_senders_contain(senders, organiser) ||
+		     itip_senders_contain(senders, sent_by);
+
+	g_free(organiser);
+	g_free(sent_by);
+	return match;
+}
+
+void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
+			   GPtrArray *props_r)
+{
+	icalproperty *prop;
+
+	for (prop = icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY);
+	     prop != NULL;
+	     prop = icalcomponent_get_next_property(comp, ICAL_ATTENDEE_PROPERTY)) {
+		char *address = ical_property_address(prop);
+		char *sent_by = ical_property_sent_by(prop);
+
+		if (itip_senders_contain(senders, address) ||
+		    itip_senders_contain(senders, sent_by))
+			g_ptr_array_add(props_r, prop);
+		g_free(address);
+		g_free(sent_by);
+	}
+}
+
+icalcomponent *itip_object_first(const struct ical_object *obj)
+{
+	if (obj->master != NULL)
+		return obj->master;
+	if (obj->overrides != NULL && obj->overrides->len > 0)
+		return g_ptr_array_index(obj->overrides, 0);
+	return NULL;
+}
+
+bool itip_object_has_attendee(const struct ical_object *obj,
+			      const char *address)
+{
+	if (obj->master != NULL && ical_find_attendee(obj->master, address) != NULL)
+		return true;
+	for (unsigned int i = 0; obj->overrides != NULL && i < obj->overrides->len; i++) {
+		if (ical_find_attendee(g_ptr_array_index(obj->overrides, i),
+				       address) != NULL)
+			return true;
+	}
+	return false;
+}
+
+bool itip_object_is_organised_by(const struct ical_object *obj,
+				 const char *address)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	char *organiser;
+	bool match;
+
+	if (comp == NULL)
+		return false;
+	organiser = ical_organizer_of(comp);
+	match = organiser != NULL && strcmp(organiser, address) == 0;
+	g_free(organiser);
+	return match;
+}
+
+icalparameter_partstat itip_partstat_of(icalcomponent *comp,
+					const char *address)
+{
+	icalproperty *prop = ical_find_attendee(comp, address);
+	icalparameter *param;
+
+	if (prop == NULL)
+		return ICAL_PARTSTAT_NONE;
+	param = icalproperty_get_first_parameter(prop, ICAL_PARTSTAT_PARAMETER);
+	/* RFC 5545 3.2.12: the default PARTSTAT is NEEDS-ACTION */
+	return param == NULL ? ICAL_PARTSTAT_NEEDSACTION :
+		icalparameter_get_partstat(param);
+}

@@ -1,0 +1,75 @@
+#ifndef IMIP_ITIP_H
+#define IMIP_ITIP_H
+
+/* iTIP semantics (RFC 5546) that every handler shares: which party may
+   send a method, who the sender is in calendar terms, and whether an
+   incoming component is newer than what is stored (DESIGN.md rules 4
+   and 7). */
+
+#include <stdbool.h>
+#include <glib.h>
+#include <libical/ical.h>
+
+struct ical_object;
+
+enum itip_method {
+	ITIP_METHOD_NONE,
+	ITIP_METHOD_PUBLISH,
+	ITIP_METHOD_REQUEST,
+	ITIP_METHOD_REPLY,
+	ITIP_METHOD_ADD,
+	ITIP_METHOD_CANCEL,
+	ITIP_METHOD_REFRESH,
+	ITIP_METHOD_COUNTER,
+	ITIP_METHOD_DECLINECOUNTER,
+	ITIP_METHOD_UNKNOWN,
+};
+
+/* How an incoming component compares with the stored one. */
+enum itip_newness {
+	ITIP_OLDER = -1,	/* stale: must not overwrite */
+	ITIP_SAME = 0,		/* same SEQUENCE and DTSTAMP */
+	ITIP_NEWER = 1,
+};
+
+enum itip_method itip_method_parse(const char *name);
+const char *itip_method_name(enum itip_method method);
+
+/* RFC 5546 section 1.4: methods only an organiser sends.  REQUEST is one,
+   even though an attendee may send it to delegate or (buggy clients) to
+   counter; the handlers deal with that explicitly. */
+bool itip_method_is_organiser(enum itip_method method);
+
+/* Newness by SEQUENCE, then DTSTAMP.  `stored` NULL: newer.
+   A missing SEQUENCE is 0 (RFC 5545 3.8.7.4).  A missing DTSTAMP on the
+   incoming side never wins a tie.  With `lenient`, an equal SEQUENCE is
+   enough (used for REPLY: some clients rewrite DTSTAMP). */
+enum itip_newness itip_compare(icalcomponent *incoming, icalcomponent *stored,
+			       bool lenient);
+
+/* true if the component's ORGANIZER, or its SENT-BY, is one of `senders`
+   (normalised addresses). */
+bool itip_sender_is_organiser(icalcomponent *comp, const GPtrArray *senders);
+
+/* The ATTENDEE properties of comp whose address or SENT-BY is one of
+   senders (pointers into comp). */
+void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
+			   GPtrArray *props_r);
+
+/* true if `address` is an ATTENDEE of the master or of any override. */
+bool itip_object_has_attendee(const struct ical_object *obj,
+			      const char *address);
+
+/* true if `address` is the ORGANIZER of the object (master, else the first
+   override). */
+bool itip_object_is_organised_by(const struct ical_object *obj,
+				 const char *address);
+
+/* The first component of the object (master, else the first override). */
+icalcomponent *itip_object_first(const struct ical_object *obj);
+
+/* PARTSTAT of `address` in comp, or ICAL_PARTSTAT_NONE when absent. */
+icalparameter_partstat itip_partstat_of(icalcomponent *comp,
+					const char *address);
+
+#endif

@@ -1,0 +1,62 @@
+#ifndef IMIP_MIME_READ_H
+#define IMIP_MIME_READ_H
+
+/* Reading a message (RFC 6047 iMIP) with GMime: every calendar part at any
+   depth, decoded and converted to UTF-8, and the addresses that identify
+   the sender.  The message itself is never changed. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <glib.h>
+
+struct imip_limits;
+
+struct mime_calendar_part {
+	char *text;		/* decoded body, UTF-8, NUL-terminated */
+	size_t len;
+	char *content_type;	/* "text/calendar", lower case */
+	char *method_param;	/* Content-Type method=, upper case, or NULL */
+	bool is_attachment;	/* Content-Disposition: attachment */
+};
+
+struct mime_message {
+	GBytes *raw;			/* the message as received */
+	GPtrArray *calendar_parts;	/* struct mime_calendar_part *, with
+					   duplicates (same decoded text)
+					   removed: an inline part plus the
+					   same .ics attachment counts once */
+	/* normalised addresses (address_normalize), NULL when absent */
+	char *from;
+	char *sender;
+	char *reply_to;
+	char *subject;			/* decoded (RFC 2047), UTF-8 */
+	char *message_id;		/* without angle brackets */
+	char *date;			/* as written */
+	/* Auto-Submitted present with a value other than "no" (RFC 3834). */
+	bool auto_submitted;
+	/* Set when the message could not be looked at completely: a limit was
+	   exceeded (the text names the limit key) or the MIME structure is
+	   unusable.  calendar_parts then holds what was found before (may be
+	   empty); the caller decides the outcome. */
+	char *problem;
+	/* true when `problem` is a limit (rejected) rather than bad data. */
+	bool problem_is_limit;
+};
+
+/* Read a message.  Never fails on content: bad MIME gives an empty or
+   partial result with `problem` set.  Returns NULL only on a bug-level
+   failure (GMime unusable). */
+struct mime_message *mime_message_read(const void *data, size_t size,
+				       const struct imip_limits *limits);
+void mime_message_free(struct mime_message **msg);
+
+/* Every sender address of the message (envelope sender first, then From,
+   Sender, Reply-To), normalised, without duplicates.  `envelope_sender`
+   may be NULL or empty ("<>").  Appends char * to `out` (caller frees). */
+void mime_message_senders(const struct mime_message *msg,
+			  const char *envelope_sender, GPtrArray *out);
+
+/* GMime's global state: call once before the first read (idempotent). */
+void mime_init(void);
+
+#endif

@@ -1,0 +1,424 @@
+/* imip_process(): the one entry point every adapter calls (DESIGN.md
+   section 3).  parse → for each calendar object: validate, check
+   idempotence, hand to the role's handler → combine outcomes → compose
+   what the mailbox receives.  Nothing in here may fail the delivery: every
+   problem ends as an outcome. */
+
+#include "imip.h"
+#include "address.h"
+#include "compose.h"
+#include "config.h"
+#include "derive.h"
+#include "handler.h"
+#include "ical-object.h"
+#include "mime-read.h"
+#include "outcome.h"
+#include "prefs.h"
+#include "store.h"
+#include "summary.h"
+
+#include <string.h>
+
+void imip_outgoing_free(struct imip_outgoing *out)
+{
+	if (out == NULL)
+		return;
+	g_free(out->envelope_from);
+	g_free(out->recipient);
+	if (out->data != NULL)
+		g_bytes_unref(out->data);
+	g_free(out);
+}
+
+static void imip_part_result_free(struct imip_part_result *pr)
+{
+	g_free(pr->method);
+	g_free(pr->uid);
+	g_free(pr->reason);
+	g_free(pr->summary);
+	g_free(pr);
+}
+
+static struct imip_result *imip_result_new(void)
+{
+	struct imip_result *result = g_new0(struct imip_result, 1);
+
+	result->parts = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)imip_part_result_free);
+	result->outgoing = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)imip_outgoing_free);
+	result->mailbox = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)g_bytes_unref);
+	return result;
+}
+
+void imip_result_free(struct imip_result **result)
+{
+	struct imip_result *r = *result;
+
+	if (r == NULL)
+		return;
+	*result = NULL;
+	g_ptr_array_free(r->parts, TRUE);
+	g_ptr_array_free(r->outgoing, TRUE);
+	g_ptr_array_free(r->mailbox, TRUE);
+	g_free(r->reason);
+	g_free(r);
+}
+
+static struct imip_part_result *
+imip_part_new(struct imip_result *result, const char *method, const char *uid)
+{
+	struct imip_part_result *pr = g_new0(struct imip_part_result, 1);
+
+	pr->code = IMIP_OUTCOME_NO_ACTION;
+	pr->method = g_strdup(method);
+	pr->uid = g_strdup(uid);
+	g_ptr_array_add(result->parts, pr);
+	return pr;
+}
+
+/* A whole-message outcome with no calendar object to name. */
+static void imip_result_set(struct imip_result *result,
+			    enum imip_outcome_code code, const char *reason)
+{
+	struct imip_part_result *pr = imip_part_new(result, NULL, NULL);
+
+	pr->code = code;
+	pr->reason = g_strdup(reason);
+}
+
+static void imip_result_combine(struct imip_result *result)
+{
+	GString *reason = g_string_new(NULL);
+	enum imip_outcome_code code = IMIP_OUTCOME_NO_ACTION;
+
+	for (unsigned int i = 0; i < result->parts->len; i++) {
+		const struct imip_part_result *pr =
+			g_ptr_array_index(result->parts, i);
+
+		code = i == 0 ? pr->code : imip_outcome_combine(code, pr->code);
+		if (pr->reason != NULL && *pr->reason != '\0') {
+			if (reason->len > 0)
+				g_string_append(reason, "; ");
+			g_string_append(reason, pr->reason);
+		}
+	}
+	result->code = code;
+	result->reason = g_string_free(reason, FALSE);
+}
+
+static const char *imip_digest_skip_reason = "already processed";
+
+static char *imip_part_digest(const struct mime_calendar_part *part,
+			      const char *user, enum imip_role role)
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	char *digest;
+	char r = (char)('0' + role);
+
+	/* The role is part of the key: a user's own copy of a message and
+	   the same message received are different events for the store. */
+	g_checksum_update(sum, (const guchar *)&r, 1);
+	g_checksum_update(sum, (const guchar *)user, (gssize)strlen(user));
+	g_checksum_update(sum, (const guchar *)part->text, (gssize)part->len);
+	digest = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	return digest;
+}
+
+/* What iTIP needs of a VEVENT before any handler looks at it. */
+static bool imip_object_is_usable(enum itip_method method,
+				  const struct ical_object *obj,
+				  struct imip_part_result *pr)
+{
+	GPtrArray *comps;
+	bool needs_start = method == ITIP_METHOD_REQUEST ||
+			   method == ITIP_METHOD_PUBLISH ||
+			   method == ITIP_METHOD_ADD ||
+			   method == ITIP_METHOD_COUNTER;
+	bool ok = true;
+
+	if (obj->uid == NULL || *obj->uid == '\0') {
+		handler_outcome(pr, IMIP_OUTCOME_ERROR,
+				"calendar object has no UID");
+		return false;
+	}
+	if (obj->kind != ICAL_VEVENT_COMPONENT || !needs_start)
+		return true;
+	comps = g_ptr_array_new();
+	if (obj->master != NULL)
+		g_ptr_array_add(comps, obj->master);
+	for (unsigned int i = 0; i < obj->overrides->len; i++)
+		g_ptr_array_add(comps, g_ptr_array_index(obj->overrides, i));
+	for (unsigned int i = 0; i < comps->len && ok; i++) {
+		struct icaltimetype start =
+			icalcomponent_get_dtstart(g_ptr_array_index(comps, i));
+
+		if (icaltime_is_null_time(start) || !icaltime_is_valid_time(start)) {
+			handler_outcome(pr, IMIP_OUTCOME_ERROR,
+					"event %s has no valid DTSTART", obj->uid);
+			ok = false;
+		}
+	}
+	g_ptr_array_free(comps, TRUE);
+	return ok;
+}
+
+static void imip_process_object(struct handler *h, enum itip_method method,
+				struct ical_object *obj)
+{
+	struct imip_part_result *pr =
+		imip_part_new(h->result, itip_method_name(method), obj->uid);
+	icalcomponent *first = itip_object_first(obj);
+	const char *summary = first == NULL ? NULL : icalcomponent_get_summary(first);
+
+	pr->summary = g_strdup(summary);
+	if (method == ITIP_METHOD_NONE) {
+		handler_outcome(pr, IMIP_OUTCOME_ERROR,
+				"no METHOD in the calendar data or its "
+				"Content-Type");
+		return;
+	}
+	if (!imip_object_is_usable(method, obj, pr))
+		return;
+	if (h->role == IMIP_ROLE_OUTGOING)
+		handler_outgoing(h, method, obj, pr);
+	else
+		handler_person(h, method, obj, pr);
+}
+
+static bool imip_error_is_limit(const char *error)
+{
+	return error != NULL && strstr(error, "(limit_") != NULL;
+}
+
+/* One calendar part: every VCALENDAR in it, every object in those.
+   Returns false if a part failed in a way that must not be remembered as
+   processed (a store error: a retry may succeed). */
+static bool imip_process_part(struct handler *h,
+			      const struct mime_calendar_part *part)
+{
+	const char *error = NULL;
+	GPtrArray *calendars = ical_parse_calendars(part->text, part->len,
+						    &h->config->limits, &error);
+	bool remember = true;
+
+	if (calendars == NULL) {
+		struct imip_part_result *pr = imip_part_new(h->result, NULL, NULL);
+
+		handler_outcome(pr, imip_error_is_limit(error) ?
+				IMIP_OUTCOME_REJECTED : IMIP_OUTCOME_ERROR,
+				"unusable calendar data: %s",
+				error != NULL ? error : "parse error");
+		return true;
+	}
+	for (unsigned int i = 0; i < calendars->len; i++) {
+		icalcomponent *vcal = g_ptr_array_index(calendars, i);
+		const char *name = ical_calendar_method(vcal);
+		enum itip_method method;
+		unsigned int skipped = 0, before = h->result->parts->len;
+		GPtrArray *objects;
+
+		/* RFC 6047 2.4: METHOD in the body and the Content-Type's
+		   method must agree; the body is what iTIP acts on, the
+		   parameter is only a fallback. */
+		method = itip_method_parse(name != NULL ? name : part->method_param);
+		objects = ical_objects_from_calendar(vcal, &skipped);
+		for (unsigned int j = 0; j < objects->len; j++)
+			imip_process_object(h, method, g_ptr_array_index(objects, j));
+		if (objects->len == 0) {
+			struct imip_part_result *pr =
+				imip_part_new(h->result, itip_method_name(method), NULL);
+
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION, skipped > 0 ?
+					"only components other than VEVENT and "
+					"VFREEBUSY (not handled)" :
+					"calendar holds no event or free/busy");
+		}
+		for (unsigned int j = before; j < h->result->parts->len; j++) {
+			const struct imip_part_result *pr =
+				g_ptr_array_index(h->result->parts, j);
+			if (pr->code == IMIP_OUTCOME_ERROR &&
+			    g_str_has_prefix(pr->reason, "store failure"))
+				remember = false;
+		}
+		g_ptr_array_free(objects, TRUE);
+	}
+	g_ptr_array_free(calendars, TRUE);
+	return remember;
+}
+
+static void imip_process_parts(struct handler *h)
+{
+	const GPtrArray *parts = h->msg->calendar_parts;
+	const char *error;
+
+	for (unsigned int i = 0; i < parts->len; i++) {
+		const struct mime_calendar_part *part = g_ptr_array_index(parts, i);
+		char *digest = imip_part_digest(part, h->user, h->role);
+		int seen = store_seen_check(h->su, digest, &error);
+
+		if (seen < 0) {
+			imip_result_set(h->result, IMIP_OUTCOME_ERROR, error);
+		} else if (seen > 0) {
+			imip_result_set(h->result, IMIP_OUTCOME_NO_ACTION,
+					imip_digest_skip_reason);
+		} else if (imip_process_part(h, part) &&
+			   store_seen_add(h->su, digest, h->ctx->now, &error) < 0) {
+			imip_log(h->ctx, IMIP_LOG_WARNING,
+				 "cannot remember processed message for %s: %s",
+				 h->user, error);
+		}
+		g_free(digest);
+	}
+}
+
+static bool imip_senders_include(const GPtrArray *senders, const char *address)
+{
+	for (unsigned int i = 0; address != NULL && i < senders->len; i++) {
+		if (strcmp(g_ptr_array_index(senders, i), address) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* freebusy_messages = none: received free/busy is recorded without a
+   summary; the message itself is still delivered (DESIGN.md rule 1). */
+static bool imip_only_freebusy_data(const struct imip_result *result)
+{
+	for (unsigned int i = 0; i < result->parts->len; i++) {
+		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
+
+		if (pr->code != IMIP_OUTCOME_UPDATED || pr->reason == NULL ||
+		    !g_str_has_prefix(pr->reason, "free/busy of "))
+			return false;
+	}
+	return result->parts->len > 0;
+}
+
+static void imip_compose_mailbox(struct handler *h)
+{
+	enum compose_incoming mode = COMPOSE_INCOMING_SUMMARY_WRAPS_MESSAGE;
+	char *incoming, *lang, *text;
+	GPtrArray *messages;
+
+	if (imip_only_freebusy_data(h->result) &&
+	    !prefs_is(h->config, h->su, "freebusy_messages", "notify"))
+		return;
+	incoming = handler_pref(h, "incoming");
+	if (incoming != NULL)
+		(void)compose_incoming_parse(incoming, &mode);
+	g_free(incoming);
+	if (mode == COMPOSE_INCOMING_MESSAGE_ONLY)
+		return;
+	lang = handler_pref(h, "LANG");
+	text = summary_text(h->result, lang, handler_sender_name(h));
+	messages = compose_mailbox_messages(mode, h->msg, text,
+					    imip_outcome_name(h->result->code),
+					    h->user, h->config->calendar_sender,
+					    h->ctx->now);
+	for (unsigned int i = 0; messages != NULL && i < messages->len; i++)
+		g_ptr_array_add(h->result->mailbox,
+				g_bytes_ref(g_ptr_array_index(messages, i)));
+	if (messages != NULL)
+		g_ptr_array_free(messages, TRUE);
+	g_free(text);
+	g_free(lang);
+}
+
+static void imip_publish_if_changed(struct handler *h)
+{
+	struct derive_params p = {
+		.config = h->config, .su = h->su, .user = h->user,
+		.user_zone = h->user_zone, .now = h->ctx->now,
+	};
+	const char *error;
+
+	if (h->own_fb_changed && derive_publish(&p, &error) < 0)
+		imip_log(h->ctx, IMIP_LOG_WARNING,
+			 "cannot publish free/busy of %s: %s", h->user, error);
+}
+
+static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
+{
+	char *tzid, *participating;
+	char *error = NULL;
+	int r;
+
+	r = ctx->store == NULL ? -1 :
+		store_user_open(ctx->store, h->user, STORE_OPEN_CREATE, &h->su, &error);
+	if (r <= 0) {
+		char *reason = g_strdup_printf("store unavailable: %s",
+					       error != NULL ? error : "no store");
+		imip_log(ctx, IMIP_LOG_ERROR, "%s: %s", h->user, reason);
+		imip_result_set(h->result, IMIP_OUTCOME_ERROR, reason);
+		g_free(reason);
+		g_free(error);
+		return;
+	}
+	participating = handler_pref(h, "participating");
+	if (g_strcmp0(participating, "no") == 0) {
+		imip_result_set(h->result, IMIP_OUTCOME_NO_ACTION,
+				"the user does not participate (participating = no)");
+	} else {
+		tzid = handler_pref(h, "TZID");
+		h->user_zone = ical_zone_for_user(tzid);
+		g_free(tzid);
+		imip_process_parts(h);
+		imip_publish_if_changed(h);
+		imip_result_combine(h->result);
+		if (h->role == IMIP_ROLE_PERSON)
+			imip_compose_mailbox(h);
+	}
+	g_free(participating);
+	store_user_close(&h->su);
+}
+
+struct imip_result *
+imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
+	     const char *envelope_sender, const char *user_in,
+	     enum imip_role role)
+{
+	struct imip_result *result = imip_result_new();
+	GPtrArray *senders = g_ptr_array_new_with_free_func(g_free);
+	char *user = address_normalize(user_in);
+	struct handler h = {
+		.ctx = ctx, .config = ctx->config, .user = user,
+		.senders = senders, .msg = msg, .role = role,
+		.result = result,
+	};
+
+	mime_message_senders(msg, envelope_sender, senders);
+	/* DESIGN.md rule 8: never answer automatic mail, nor our own */
+	h.may_send = !msg->auto_submitted &&
+		     !imip_senders_include(senders, ctx->config->calendar_sender);
+	if (user == NULL) {
+		imip_result_set(result, IMIP_OUTCOME_ERROR,
+				"the calendar user's address is not usable");
+	} else if (msg->calendar_parts->len == 0 && msg->problem != NULL) {
+		imip_result_set(result, msg->problem_is_limit ?
+				IMIP_OUTCOME_REJECTED : IMIP_OUTCOME_ERROR,
+				msg->problem);
+	} else if (msg->calendar_parts->len == 0) {
+		imip_result_set(result, IMIP_OUTCOME_NO_ACTION,
+				"no calendar data");
+	} else if (role == IMIP_ROLE_RESOURCE) {
+		imip_result_set(result, IMIP_OUTCOME_NO_ACTION,
+				"the resource role is not available yet");
+	} else {
+		imip_process_user(ctx, &h);
+		if (msg->problem != NULL)
+			imip_result_set(result, msg->problem_is_limit ?
+					IMIP_OUTCOME_REJECTED : IMIP_OUTCOME_ERROR,
+					msg->problem);
+	}
+	if (result->reason != NULL) {
+		g_free(result->reason);
+		result->reason = NULL;
+	}
+	imip_result_combine(result);
+	g_ptr_array_free(senders, TRUE);
+	g_free(user);
+	return result;
+}

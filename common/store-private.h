@@ -1,0 +1,91 @@
+#ifndef IMIP_STORE_PRIVATE_H
+#define IMIP_STORE_PRIVATE_H
+
+/* What store.c and the backends share.  store.c checks arguments and the
+   session mode once, then calls the backend through `v`; a backend only
+   implements storage.  A backend embeds struct store / struct store_user
+   as the first member of its own structures. */
+
+#include "store.h"
+
+struct store_vfuncs {
+	const char *name;
+	void (*deinit)(struct store *store);
+
+	int (*list_users)(struct store *store, GPtrArray *users_r,
+			  char **error_r);
+	/* Allocates the session (su->store, su->user and su->flags are
+	   filled in by store.c afterwards). */
+	int (*user_open)(struct store *store, const char *user,
+			 enum store_open_flags flags,
+			 struct store_user **su_r, char **error_r);
+	/* Releases the lock and frees the backend's part of su. */
+	void (*user_close)(struct store_user *su);
+
+	int (*object_get)(struct store_user *su, const char *uid,
+			  const char *rid, enum store_state *state_r,
+			  char **text_r);
+	int (*object_put)(struct store_user *su, const char *uid,
+			  const char *rid, enum store_state state,
+			  const char *text);
+	int (*object_delete)(struct store_user *su, const char *uid,
+			     const char *rid);
+	int (*object_list_rids)(struct store_user *su, const char *uid,
+				enum store_state state, GPtrArray *rids_r);
+	int (*object_list_uids)(struct store_user *su, GPtrArray *uids_r);
+
+	int (*counter_put)(struct store_user *su,
+			   const struct store_counter *c);
+	int (*counter_delete)(struct store_user *su, const char *uid,
+			      const char *rid, const char *attendee);
+	int (*counter_list)(struct store_user *su, GPtrArray *counters_r);
+
+	int (*requests_read)(struct store_user *su, GPtrArray *requests_r);
+	int (*requests_write)(struct store_user *su,
+			      const GPtrArray *requests);
+
+	int (*fb_read)(struct store_user *su, enum store_fb_table table,
+		       const char *other, struct fb_list *list);
+	int (*fb_write)(struct store_user *su, enum store_fb_table table,
+			const char *other, const struct fb_list *list);
+	int (*fb_list_others)(struct store_user *su, GPtrArray *others_r);
+
+	int (*pref_get)(struct store_user *su, const char *name,
+			char **value_r);
+	int (*pref_set)(struct store_user *su, const char *name,
+			const char *value);
+	int (*pref_unset)(struct store_user *su, const char *name);
+	int (*pref_list)(struct store_user *su, GPtrArray *names_r);
+
+	int (*static_write)(struct store_user *su, const char *text);
+
+	int (*seen_check)(struct store_user *su, const char *digest);
+	int (*seen_add)(struct store_user *su, const char *digest,
+			time_t now);
+};
+
+struct store {
+	const struct store_vfuncs *v;
+};
+
+struct store_user {
+	struct store *store;
+	char *user;
+	enum store_open_flags flags;
+	/* The last error of this session: what the public calls hand out
+	   through *error_r, valid until the next call. */
+	char *error;
+};
+
+/* Backends report errors with this: replaces su->error, returns -1. */
+int store_user_set_error(struct store_user *su, const char *fmt, ...)
+	G_GNUC_PRINTF(2, 3);
+
+/* Entries older than this are dropped from the seen list (store.h). */
+#define STORE_SEEN_MAX_AGE_SECS (90 * 24 * 3600)
+
+/* The file backend (store-file.c). */
+int store_file_init(const struct imip_config *config, struct store **store_r,
+		    char **error_r);
+
+#endif

@@ -1,0 +1,385 @@
+/* The store interface: argument and mode checks shared by every backend,
+   then dispatch through struct store_vfuncs (store-private.h). */
+
+#include "store-private.h"
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+int store_user_set_error(struct store_user *su, const char *fmt, ...)
+{
+	va_list args;
+
+	g_free(su->error);
+	va_start(args, fmt);
+	su->error = g_strdup_vprintf(fmt, args);
+	va_end(args);
+	return -1;
+}
+
+/* Hand the session's error to the caller when the backend failed. */
+static int store_user_result(struct store_user *su, int ret,
+			     const char **error_r)
+{
+	if (ret < 0 && error_r != NULL)
+		*error_r = su->error != NULL ? su->error : "store error";
+	return ret;
+}
+
+static int store_user_fail(struct store_user *su, const char **error_r,
+			   const char *message)
+{
+	store_user_set_error(su, "%s", message);
+	return store_user_result(su, -1, error_r);
+}
+
+static bool store_user_writable(struct store_user *su, const char **error_r)
+{
+	if ((su->flags & STORE_OPEN_READONLY) == 0)
+		return true;
+	store_user_set_error(su, "store of %s opened read-only", su->user);
+	*error_r = su->error;
+	return false;
+}
+
+int store_open(const struct imip_config *config, struct store **store_r,
+	       char **error_r)
+{
+	/* Only the file backend exists; imip.conf has no store_backend key
+	   yet.  PostgreSQL plugs in here. */
+	return store_file_init(config, store_r, error_r);
+}
+
+void store_close(struct store **store)
+{
+	if (store == NULL || *store == NULL)
+		return;
+	(*store)->v->deinit(*store);
+	*store = NULL;
+}
+
+int store_list_users(struct store *store, GPtrArray *users_r, char **error_r)
+{
+	return store->v->list_users(store, users_r, error_r);
+}
+
+int store_user_open(struct store *store, const char *user,
+		    enum store_open_flags flags, struct store_user **su_r,
+		    char **error_r)
+{
+	struct store_user *su = NULL;
+	int ret;
+
+	*su_r = NULL;
+	if (user == NULL || *user == '\0') {
+		*error_r = g_strdup("store_user_open: no user given");
+		return -1;
+	}
+	if ((flags & STORE_OPEN_CREATE) != 0 &&
+	    (flags & STORE_OPEN_READONLY) != 0) {
+		*error_r = g_strdup("store_user_open: cannot create a store "
+				    "read-only");
+		return -1;
+	}
+	ret = store->v->user_open(store, user, flags, &su, error_r);
+	if (ret <= 0)
+		return ret;
+	su->store = store;
+	su->user = g_strdup(user);
+	su->flags = flags;
+	su->error = NULL;
+	*su_r = su;
+	return 1;
+}
+
+void store_user_close(struct store_user **su)
+{
+	struct store_user *s;
+
+	if (su == NULL || *su == NULL)
+		return;
+	s = *su;
+	*su = NULL;
+	g_free(s->user);
+	g_free(s->error);
+	s->store->v->user_close(s);
+}
+
+const char *store_user_name(const struct store_user *su)
+{
+	return su->user;
+}
+
+int store_object_get(struct store_user *su, const char *uid, const char *rid,
+		     enum store_state *state_r, char **text_r,
+		     const char **error_r)
+{
+	*text_r = NULL;
+	if (uid == NULL)
+		return store_user_fail(su, error_r, "no UID given");
+	return store_user_result(su, su->store->v->object_get(su, uid, rid,
+							       state_r,
+							       text_r),
+				 error_r);
+}
+
+int store_object_put(struct store_user *su, const char *uid, const char *rid,
+		     enum store_state state, const char *text,
+		     const char **error_r)
+{
+	if (uid == NULL || text == NULL)
+		return store_user_fail(su, error_r, "no UID or text given");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->object_put(su, uid, rid,
+							       state, text),
+				 error_r);
+}
+
+int store_object_delete(struct store_user *su, const char *uid,
+			const char *rid, const char **error_r)
+{
+	if (uid == NULL)
+		return store_user_fail(su, error_r, "no UID given");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->object_delete(su, uid, rid),
+				 error_r);
+}
+
+int store_object_list_rids(struct store_user *su, const char *uid,
+			   enum store_state state, GPtrArray *rids_r,
+			   const char **error_r)
+{
+	if (uid == NULL)
+		return store_user_fail(su, error_r, "no UID given");
+	return store_user_result(su, su->store->v->object_list_rids(su, uid,
+								     state,
+								     rids_r),
+				 error_r);
+}
+
+int store_object_list_uids(struct store_user *su, GPtrArray *uids_r,
+			   const char **error_r)
+{
+	return store_user_result(su, su->store->v->object_list_uids(su, uids_r),
+				 error_r);
+}
+
+int store_counter_put(struct store_user *su, const struct store_counter *c,
+		      const char **error_r)
+{
+	if (c == NULL || c->uid == NULL || c->attendee == NULL ||
+	    *c->attendee == '\0' || c->text == NULL)
+		return store_user_fail(su, error_r,
+				       "counter without UID, attendee or text");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->counter_put(su, c),
+				 error_r);
+}
+
+int store_counter_delete(struct store_user *su, const char *uid,
+			 const char *rid, const char *attendee,
+			 const char **error_r)
+{
+	if (uid == NULL)
+		return store_user_fail(su, error_r, "no UID given");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->counter_delete(su, uid, rid,
+								   attendee),
+				 error_r);
+}
+
+int store_counter_list(struct store_user *su, GPtrArray *counters_r,
+		       const char **error_r)
+{
+	return store_user_result(su, su->store->v->counter_list(su,
+								 counters_r),
+				 error_r);
+}
+
+int store_requests_read(struct store_user *su, GPtrArray *requests_r,
+			const char **error_r)
+{
+	return store_user_result(su, su->store->v->requests_read(su,
+								  requests_r),
+				 error_r);
+}
+
+int store_requests_write(struct store_user *su, const GPtrArray *requests,
+			 const char **error_r)
+{
+	for (guint i = 0; i < requests->len; i++) {
+		const struct store_request *r = g_ptr_array_index(requests, i);
+
+		if (r == NULL || r->uid == NULL || r->kind == NULL ||
+		    *r->kind == '\0')
+			return store_user_fail(su, error_r,
+					       "request without UID or kind");
+	}
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->requests_write(su,
+								   requests),
+				 error_r);
+}
+
+static bool store_fb_args_ok(struct store_user *su, enum store_fb_table table,
+			     const char *other, const char **error_r)
+{
+	bool ok;
+
+	switch (table) {
+	case STORE_FB_OTHER:
+		ok = other != NULL && *other != '\0';
+		break;
+	case STORE_FB_OWN:
+	case STORE_FB_OFFERS:
+		ok = other == NULL;
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (!ok)
+		store_user_fail(su, error_r, "free/busy table and other party "
+				"do not match");
+	return ok;
+}
+
+int store_fb_read(struct store_user *su, enum store_fb_table table,
+		  const char *other, struct fb_list *list,
+		  const char **error_r)
+{
+	if (!store_fb_args_ok(su, table, other, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->fb_read(su, table, other,
+							    list),
+				 error_r);
+}
+
+int store_fb_write(struct store_user *su, enum store_fb_table table,
+		   const char *other, const struct fb_list *list,
+		   const char **error_r)
+{
+	if (!store_fb_args_ok(su, table, other, error_r))
+		return -1;
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->fb_write(su, table, other,
+							     list),
+				 error_r);
+}
+
+int store_fb_list_others(struct store_user *su, GPtrArray *others_r,
+			 const char **error_r)
+{
+	return store_user_result(su, su->store->v->fb_list_others(su,
+								   others_r),
+				 error_r);
+}
+
+int store_pref_get(struct store_user *su, const char *name, char **value_r,
+		   const char **error_r)
+{
+	*value_r = NULL;
+	if (name == NULL || *name == '\0')
+		return store_user_fail(su, error_r, "no preference name given");
+	return store_user_result(su, su->store->v->pref_get(su, name, value_r),
+				 error_r);
+}
+
+int store_pref_set(struct store_user *su, const char *name, const char *value,
+		   const char **error_r)
+{
+	if (name == NULL || *name == '\0' || value == NULL)
+		return store_user_fail(su, error_r,
+				       "no preference name or value given");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->pref_set(su, name, value),
+				 error_r);
+}
+
+int store_pref_unset(struct store_user *su, const char *name,
+		     const char **error_r)
+{
+	if (name == NULL || *name == '\0')
+		return store_user_fail(su, error_r, "no preference name given");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->pref_unset(su, name),
+				 error_r);
+}
+
+int store_pref_list(struct store_user *su, GPtrArray *names_r,
+		    const char **error_r)
+{
+	return store_user_result(su, su->store->v->pref_list(su, names_r),
+				 error_r);
+}
+
+int store_static_write(struct store_user *su, const char *text,
+		       const char **error_r)
+{
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->static_write(su, text),
+				 error_r);
+}
+
+/* A digest is one field of a tab-separated line. */
+static bool store_digest_ok(const char *digest)
+{
+	if (digest == NULL || *digest == '\0' || strlen(digest) > 512)
+		return false;
+	for (const char *p = digest; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int store_seen_check(struct store_user *su, const char *digest,
+		     const char **error_r)
+{
+	if (!store_digest_ok(digest))
+		return store_user_fail(su, error_r, "invalid message digest");
+	return store_user_result(su, su->store->v->seen_check(su, digest),
+				 error_r);
+}
+
+int store_seen_add(struct store_user *su, const char *digest, time_t now,
+		   const char **error_r)
+{
+	if (!store_digest_ok(digest))
+		return store_user_fail(su, error_r, "invalid message digest");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->seen_add(su, digest, now),
+				 error_r);
+}
+
+void store_request_free(struct store_request *r)
+{
+	if (r == NULL)
+		return;
+	g_free(r->uid);
+	g_free(r->rid);
+	g_free(r->kind);
+	g_free(r);
+}
+
+void store_counter_free(struct store_counter *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->uid);
+	g_free(c->rid);
+	g_free(c->attendee);
+	g_free(c->text);
+	g_free(c);
+}

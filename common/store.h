@@ -1,0 +1,152 @@
+#ifndef IMIP_STORE_H
+#define IMIP_STORE_H
+
+/* The store interface (DESIGN.md section 5).  One backend today (file,
+   store-file.c); PostgreSQL implements the same calls later
+   (store-private.h holds the vtable).
+
+   Everything happens inside a user session: store_user_open() takes the
+   user's lock (an exclusive one for writers) and holds it for the whole
+   read-decide-write of one message; store_user_close() releases it.
+   Stored calendar objects are the truth; free/busy tables and the request
+   list are derived (imip-admin rebuild recomputes them).
+
+   Return convention: -1 error (with *error_r, a static or store-owned
+   string valid until the next call on the same session), 0 not found /
+   nothing, 1 found. */
+
+#include <stdbool.h>
+#include <time.h>
+#include <glib.h>
+
+struct imip_config;
+struct fb_list;
+
+struct store;
+struct store_user;
+
+enum store_state {
+	STORE_STATE_ACTIVE,	/* objects/, recurrences/ */
+	STORE_STATE_CANCELLED,	/* cancellations/ */
+};
+
+enum store_fb_table {
+	STORE_FB_OWN,		/* freebusy: the user's own busy time */
+	STORE_FB_OTHER,		/* freebusy-other/<other> */
+	STORE_FB_OFFERS,	/* freebusy-offers: held for counter-proposals */
+};
+
+enum store_open_flags {
+	STORE_OPEN_CREATE = 0x01,	/* create the user's directories */
+	STORE_OPEN_READONLY = 0x02,	/* shared lock; no writes allowed */
+};
+
+struct store_request {
+	char *uid;
+	char *rid;		/* normalised RECURRENCE-ID or NULL */
+	char *kind;		/* "request", "counter", "add", "refresh" */
+};
+
+struct store_counter {
+	char *uid;
+	char *rid;		/* NULL for the whole event */
+	char *attendee;		/* normalised address */
+	char *text;		/* the COUNTER's VCALENDAR text */
+};
+
+/* Open the configured backend.  Does not create anything yet. */
+int store_open(const struct imip_config *config, struct store **store_r,
+	       char **error_r);
+void store_close(struct store **store);
+
+/* Every user that has a store (for rebuild --all, refresh-freebusy). */
+int store_list_users(struct store *store, GPtrArray *users_r,
+		     char **error_r);
+
+/* `user` is a normalised address.  Returns 1 when opened, 0 when the user
+   has no store and STORE_OPEN_CREATE was not given, -1 on error.
+   Blocks until the lock is free (a lock of a killed process is released by
+   the kernel: flock(2)). */
+int store_user_open(struct store *store, const char *user,
+		    enum store_open_flags flags, struct store_user **su_r,
+		    char **error_r);
+void store_user_close(struct store_user **su);
+const char *store_user_name(const struct store_user *su);
+
+/* Calendar objects: one VCALENDAR text per (uid, rid); rid NULL is the
+   master (or the whole non-recurring event).  A (uid, rid) is either
+   active or cancelled, never both: putting it in one state removes it from
+   the other. */
+int store_object_get(struct store_user *su, const char *uid, const char *rid,
+		     enum store_state *state_r, char **text_r,
+		     const char **error_r);
+int store_object_put(struct store_user *su, const char *uid, const char *rid,
+		     enum store_state state, const char *text,
+		     const char **error_r);
+/* Remove (uid, rid) in both states.  Returns 1 if something was removed. */
+int store_object_delete(struct store_user *su, const char *uid,
+			const char *rid, const char **error_r);
+/* The rids stored for uid in `state` (char *, sorted). */
+int store_object_list_rids(struct store_user *su, const char *uid,
+			   enum store_state state, GPtrArray *rids_r,
+			   const char **error_r);
+/* Every uid with a master or an override in either state (char *, sorted). */
+int store_object_list_uids(struct store_user *su, GPtrArray *uids_r,
+			   const char **error_r);
+
+/* Counter-proposals received (the user is the organiser). */
+int store_counter_put(struct store_user *su, const struct store_counter *c,
+		      const char **error_r);
+/* attendee NULL: every counter for (uid, rid). */
+int store_counter_delete(struct store_user *su, const char *uid,
+			 const char *rid, const char *attendee,
+			 const char **error_r);
+int store_counter_list(struct store_user *su, GPtrArray *counters_r,
+		       const char **error_r);
+
+/* The request queue, read and written whole (it is short). */
+int store_requests_read(struct store_user *su, GPtrArray *requests_r,
+			const char **error_r);
+int store_requests_write(struct store_user *su, const GPtrArray *requests,
+			 const char **error_r);
+
+/* Free/busy tables.  `other` names the other party for STORE_FB_OTHER and
+   must be NULL otherwise.  A missing table reads as empty. */
+int store_fb_read(struct store_user *su, enum store_fb_table table,
+		  const char *other, struct fb_list *list,
+		  const char **error_r);
+int store_fb_write(struct store_user *su, enum store_fb_table table,
+		   const char *other, const struct fb_list *list,
+		   const char **error_r);
+int store_fb_list_others(struct store_user *su, GPtrArray *others_r,
+			 const char **error_r);
+
+/* Preferences (preferences_dir/<user>/<name>).  The value is the file's
+   content without its final newline. */
+int store_pref_get(struct store_user *su, const char *name, char **value_r,
+		   const char **error_r);
+int store_pref_set(struct store_user *su, const char *name, const char *value,
+		   const char **error_r);
+int store_pref_unset(struct store_user *su, const char *name,
+		     const char **error_r);
+int store_pref_list(struct store_user *su, GPtrArray *names_r,
+		    const char **error_r);
+
+/* Published free/busy: static_dir/<user>/freebusy, readable by the web
+   server.  text NULL removes the file. */
+int store_static_write(struct store_user *su, const char *text,
+		       const char **error_r);
+
+/* Idempotence (DESIGN.md rule 2): digests (hex SHA-256) of the calendar
+   parts already processed for this user, so a message delivered twice
+   (MTA retry, LMTP replay) changes nothing and sends no second reply.
+   Entries older than 90 days are dropped when one is added. */
+int store_seen_check(struct store_user *su, const char *digest,
+		     const char **error_r);
+int store_seen_add(struct store_user *su, const char *digest, time_t now,
+		   const char **error_r);
+
+void store_request_free(struct store_request *r);
+void store_counter_free(struct store_counter *c);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * NAME
+ *	imip-shim 8
+ * SUMMARY
+ *	calendar processing for mail from an MTA pipe transport
+ * SYNOPSIS
+ *	imip-shim [-c FILE] --role person|outgoing [--recipient ADDR ...]
+ *		[--sender ADDR] [--deliver TARGET] [--dry-run]
+ * DESCRIPTION
+ *	imip-shim reads one message on standard input, processes its iMIP
+ *	calendar parts (RFC 6047, RFC 5546) with libimip, sends the replies
+ *	the agent makes, and in the person role hands the mailbox version of
+ *	the message on to TARGET.
+ *
+ *	--role person: process for each --recipient (a calendar user), then
+ *	deliver what the `incoming` preference says the mailbox receives.
+ *	--role outgoing: the message is a copy of mail a local user sent;
+ *	record it for --sender (else the From address).  Nothing is sent or
+ *	delivered.
+ *
+ *	--deliver mbox:PATH | lmtp:SOCKET | lmtp:HOST:PORT | smtp:HOST:PORT |
+ *	none (default none).
+ *
+ *	--dry-run: the messages the agent would send are written to standard
+ *	output as an mbox stream instead of being sent.
+ * DIAGNOSTICS
+ *	One log line per message and recipient (log_target in imip.conf):
+ *	role, recipient, method, UID, outcome, reason.
+ *
+ *	Exit status: 0 processed and delivered (a calendar error is still 0:
+ *	the mail was delivered); 75 the hand-back failed temporarily (the MTA
+ *	retries); 69 the hand-back failed permanently; 64 usage error; 78
+ *	configuration error.
+ * SECURITY
+ *	imip-shim needs no privileges beyond writing the store; run it as the
+ *	imip-agent user from the pipe transport.  Files it creates are
+ *	group-readable (umask 007) so the web server can serve published
+ *	free/busy through the group.
+ * ENVIRONMENT
+ *	IMIP_NOW (YYYYMMDDTHHMMSSZ) replaces the current time, for tests.
+ * SEE ALSO
+ *	imip-admin(8), imip.conf(5), imip-preferences(5)
+ */
+
+#include "imip.h"
+#include "clock.h"
+#include "compose.h"
+#include "config.h"
+#include "mime-read.h"
+#include "send.h"
+#include "store.h"
+#include "shim-deliver.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define EX_OK_ 0
+#define EX_USAGE_ 64
+#define EX_CONFIG_ 78
+#define EX_TEMPFAIL_ 75
+
+struct shim_options {
+	const char *config_path;
+	const char *role;
+	GPtrArray *recipients;	/* const char * from argv */
+	const char *sender;
+	const char *deliver;
+	bool dry_run;
+};
+
+static enum imip_log_target shim_log_target = IMIP_LOG_TARGET_STDERR;
+
+static void shim_vlog(int priority, const char *fmt, va_list args)
+{
+	if (shim_log_target == IMIP_LOG_TARGET_SYSLOG) {
+		vsyslog(priority, fmt, args);
+	} else {
+		fputs("imip-shim: ", stderr);
+		vfprintf(stderr, fmt, args);
+		fputc('\n', stderr);
+	}
+}
+
+static void G_GNUC_PRINTF(2, 3) shim_log(int priority, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	shim_vlog(priority, fmt, args);
+	va_end(args);
+}
+
+static void shim_library_log(void *context, enum imip_log_level level,
+			     const char *message)
+{
+	static const int priorities[] = {
+		[IMIP_LOG_DEBUG] = LOG_DEBUG, [IMIP_LOG_INFO] = LOG_INFO,
+		[IMIP_LOG_WARNING] = LOG_WARNING, [IMIP_LOG_ERROR] = LOG_ERR,
+	};
+
+	(void)context;
+	if (level == IMIP_LOG_DEBUG)
+		return;
+	shim_log(priorities[level], "%s", message);
+}
+
+static void shim_usage(FILE *out)
+{
+	fputs("usage: imip-shim [-c FILE] --role person|outgoing "
+	      "[--recipient ADDR ...]\n"
+	      "                 [--sender ADDR] [--deliver mbox:PATH|lmtp:SOCKET|"
+	      "lmtp:HOST:PORT|smtp:HOST:PORT|none]\n"
+	      "                 [--dry-run] < message\n", out);
+}
+
+/* Values from the wire go into one log line: no control characters, no
+   quote that would end the field early. */
+static char *shim_log_value(const char *value, bool quote_always)
+{
+	GString *s = g_string_new(NULL);
+	bool quote = quote_always || value == NULL || *value == '\0';
+
+	if (value == NULL)
+		return g_strdup("-");
+	for (const char *p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || c == '"')
+			g_string_append_c(s, '?');
+		else
+			g_string_append_c(s, (char)c);
+		if (c == ' ')
+			quote = true;
+	}
+	if (quote) {
+		g_string_prepend_c(s, '"');
+		g_string_append_c(s, '"');
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void shim_log_result(const char *role, const char *recipient,
+			    const struct imip_result *result)
+{
+	GString *methods = g_string_new(NULL);
+	const char *uid = NULL;
+	char *uid_text, *reason_text, *recipient_text;
+
+	for (unsigned int i = 0; i < result->parts->len; i++) {
+		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
+
+		if (pr->method != NULL && strstr(methods->str, pr->method) == NULL) {
+			if (methods->len > 0)
+				g_string_append_c(methods, ',');
+			g_string_append(methods, pr->method);
+		}
+		if (uid == NULL)
+			uid = pr->uid;
+	}
+	uid_text = shim_log_value(uid, false);
+	reason_text = shim_log_value(result->reason, true);
+	recipient_text = shim_log_value(recipient, false);
+	shim_log(result->code == IMIP_OUTCOME_ERROR ? LOG_ERR : LOG_INFO,
+		 "role=%s recipient=%s method=%s uid=%s outcome=%s reason=%s",
+		 role, recipient_text, methods->len > 0 ? methods->str : "-",
+		 uid_text, imip_outcome_name(result->code), reason_text);
+	g_free(uid_text);
+	g_free(reason_text);
+	g_free(recipient_text);
+	g_string_free(methods, TRUE);
+}
+
+static void shim_send_all(const struct imip_config *config,
+			  const struct imip_result *result, bool dry_run,
+			  time_t now)
+{
+	for (unsigned int i = 0; i < result->outgoing->len; i++) {
+		const struct imip_outgoing *out = g_ptr_array_index(result->outgoing, i);
+		char *error = NULL;
+
+		if (dry_run) {
+			GString *mbox = g_string_new(NULL);
+
+			compose_mbox_append(mbox, out->envelope_from, out->data, now);
+			fwrite(mbox->str, 1, mbox->len, stdout);
+			g_string_free(mbox, TRUE);
+			continue;
+		}
+		/* A reply that cannot be sent is logged; the incoming mail
+		   is still delivered (DESIGN.md rule 1). */
+		if (send_outgoing(config, out, &error) < 0) {
+			shim_log(LOG_ERR, "cannot send reply to %s: %s",
+				 out->recipient, error);
+			g_free(error);
+		}
+	}
+	if (dry_run)
+		fflush(stdout);
+}
+
+static GBytes *shim_read_stdin(void)
+{
+	GByteArray *buf = g_byte_array_new();
+	guint8 chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		g_byte_array_append(buf, chunk, (guint)n);
+	if (ferror(stdin)) {
+		g_byte_array_unref(buf);
+		return NULL;
+	}
+	return g_byte_array_free_to_bytes(buf);
+}
+
+static int shim_parse_options(int argc, char **argv, struct shim_options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "recipient", required_argument, NULL, 'R' },
+		{ "sender", required_argument, NULL, 's' },
+		{ "deliver", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'R': g_ptr_array_add(o->recipients, optarg); break;
+		case 's': o->sender = optarg; break;
+		case 'd': o->deliver = optarg; break;
+		case 'n': o->dry_run = true; break;
+		case 'h': shim_usage(stdout); exit(EX_OK_);
+		case 'V': puts("imip-shim " IMIP_VERSION); exit(EX_OK_);
+		default: return -1;
+		}
+	}
+	if (optind != argc || o->role == NULL) {
+		shim_log(LOG_ERR, "%s", optind != argc ? "unexpected argument" :
+			 "--role is required");
+		return -1;
+	}
+	if (strcmp(o->role, "person") != 0 && strcmp(o->role, "outgoing") != 0) {
+		shim_log(LOG_ERR, "unknown role %s (person or outgoing)", o->role);
+		return -1;
+	}
+	if (strcmp(o->role, "person") == 0 && o->recipients->len == 0) {
+		shim_log(LOG_ERR, "the person role needs --recipient");
+		return -1;
+	}
+	if (!shim_deliver_target_is_valid(o->deliver)) {
+		shim_log(LOG_ERR, "invalid --deliver target %s", o->deliver);
+		return -1;
+	}
+	return 0;
+}
+
+/* Process for one user; deliver in the person role.  Returns the exit
+   status of the delivery. */
+static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
+			     const struct mime_message *msg, const char *user)
+{
+	bool person = strcmp(o->role, "person") == 0;
+	struct imip_result *result;
+	GPtrArray *messages;
+	char *error = NULL;
+	int status = EX_OK_;
+
+	result = imip_process(ctx, msg, o->sender, user,
+			      person ? IMIP_ROLE_PERSON : IMIP_ROLE_OUTGOING);
+	shim_log_result(o->role, user, result);
+	shim_send_all(ctx->config, result, o->dry_run, ctx->now);
+	if (person) {
+		messages = g_ptr_array_new();
+		if (result->mailbox->len == 0)
+			g_ptr_array_add(messages, msg->raw);
+		for (unsigned int i = 0; i < result->mailbox->len; i++)
+			g_ptr_array_add(messages, g_ptr_array_index(result->mailbox, i));
+		status = shim_deliver(o->deliver, o->sender, user, messages,
+				      ctx->now, &error);
+		if (status != SHIM_DELIVER_OK)
+			shim_log(LOG_ERR, "delivery to %s failed: %s", user,
+				 error != NULL ? error : "unknown error");
+		g_free(error);
+		g_ptr_array_free(messages, TRUE);
+	}
+	imip_result_free(&result);
+	return status;
+}
+
+/* The worst exit status: a temporary failure makes the MTA retry the whole
+   message, which is what an idempotent agent wants. */
+static int shim_worse(int a, int b)
+{
+	if (a == EX_TEMPFAIL_ || b == EX_TEMPFAIL_)
+		return EX_TEMPFAIL_;
+	return a != EX_OK_ ? a : b;
+}
+
+int main(int argc, char **argv)
+{
+	struct shim_options o = { .deliver = "none" };
+	struct imip_config *config = NULL;
+	struct imip_ctx ctx;
+	struct mime_message *msg;
+	GBytes *data;
+	char *error = NULL;
+	int status = EX_OK_;
+
+	umask(007);
+	o.recipients = g_ptr_array_new();
+	if (shim_parse_options(argc, argv, &o) < 0) {
+		shim_usage(stderr);
+		return EX_USAGE_;
+	}
+	if (imip_config_load(o.config_path != NULL ? o.config_path :
+			     IMIP_CONFIG_DEFAULT_PATH, &config, &error) < 0) {
+		shim_log(LOG_ERR, "%s", error);
+		g_free(error);
+		return EX_CONFIG_;
+	}
+	shim_log_target = config->log_target;
+	if (shim_log_target == IMIP_LOG_TARGET_SYSLOG)
+		openlog("imip-shim", LOG_PID, LOG_MAIL);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.config = config;
+	ctx.log = shim_library_log;
+	ctx.now = imip_clock_now();
+	if (store_open(config, &ctx.store, &error) < 0) {
+		/* keep going: imip_process reports the store failure as an
+		   outcome and the mail is still delivered */
+		shim_log(LOG_ERR, "%s", error);
+		g_clear_pointer(&error, g_free);
+	}
+
+	data = shim_read_stdin();
+	if (data == NULL) {
+		shim_log(LOG_ERR, "cannot read the message from standard input");
+		status = EX_TEMPFAIL_;
+	} else {
+		mime_init();
+		msg = mime_message_read(g_bytes_get_data(data, NULL),
+					g_bytes_get_size(data), &config->limits);
+		if (strcmp(o.role, "outgoing") == 0) {
+			const char *user = o.sender != NULL && *o.sender != '\0' ?
+				o.sender : msg->from;
+
+			if (user == NULL)
+				shim_log(LOG_ERR, "role=outgoing: no sender to "
+					 "record the message for");
+			else
+				status = shim_process_user(&ctx, &o, msg, user);
+		} else {
+			for (unsigned int i = 0; i < o.recipients->len; i++) {
+				status = shim_worse(status, shim_process_user(
+					&ctx, &o, msg, g_ptr_array_index(o.recipients, i)));
+			}
+		}
+		mime_message_free(&msg);
+		g_bytes_unref(data);
+	}
+	if (ctx.store != NULL)
+		store_close(&ctx.store);
+	imip_config_free(&config);
+	g_ptr_array_free(o.recipients, TRUE);
+	return status;
+}

@@ -1,0 +1,634 @@
+/*
+ * NAME
+ *	imip-admin 8
+ * SUMMARY
+ *	imip-agent store administration
+ * SYNOPSIS
+ *	imip-admin [-c FILE] COMMAND [ARGS]
+ * DESCRIPTION
+ *	Reads and maintains the imip-agent store.  Output is tab-separated,
+ *	one record per line; times are UTC YYYYMMDDTHHMMSSZ, dates
+ *	YYYYMMDD, a missing value is "-".
+ *
+ *	init-user ADDR
+ *	pref ADDR [NAME [VALUE | --unset]]
+ *	events ADDR	uid rid status sequence dtstart summary
+ *	show ADDR UID [RID]
+ *	requests ADDR	uid rid kind
+ *	freebusy ADDR [--other ADDR] [--from T] [--to T]
+ *			start end uid rid
+ *	counters ADDR	uid rid attendee
+ *	rebuild ADDR | --all
+ *	refresh-freebusy
+ *	publish ADDR
+ * DIAGNOSTICS
+ *	Exit status: 0 success; 1 not found; 64 usage error; 74 store error;
+ *	78 configuration error.
+ * ENVIRONMENT
+ *	IMIP_NOW (YYYYMMDDTHHMMSSZ) replaces the current time, for tests.
+ * SEE ALSO
+ *	imip-shim(8), imip.conf(5), imip-preferences(5)
+ */
+
+#include "address.h"
+#include "clock.h"
+#include "config.h"
+#include "derive.h"
+#include "freebusy.h"
+#include "ical-object.h"
+#include "prefs.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ADMIN_EX_OK 0
+#define ADMIN_EX_NOTFOUND 1
+#define ADMIN_EX_USAGE 64
+#define ADMIN_EX_IOERR 74
+#define ADMIN_EX_CONFIG 78
+
+struct admin {
+	struct imip_config *config;
+	struct store *store;
+	time_t now;
+	int argc;
+	char **argv;		/* after the command name */
+};
+
+static void admin_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void admin_error(const char *fmt, ...)
+{
+	va_list args;
+
+	fputs("imip-admin: ", stderr);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+/* A field of tab-separated output: never a tab or a line break inside,
+   and "-" for a missing value. */
+static void admin_field(GString *line, const char *value)
+{
+	if (line->len > 0)
+		g_string_append_c(line, '\t');
+	if (value == NULL || *value == '\0') {
+		g_string_append_c(line, '-');
+		return;
+	}
+	for (const char *p = value; *p != '\0'; p++)
+		g_string_append_c(line, (*p == '\t' || *p == '\n' || *p == '\r') ?
+				  ' ' : *p);
+}
+
+static void admin_line(GString *line)
+{
+	fputs(line->str, stdout);
+	fputc('\n', stdout);
+	g_string_truncate(line, 0);
+}
+
+/* Open a user's store; returns an exit status. */
+static int admin_user_open(struct admin *a, const char *address,
+			   enum store_open_flags flags, struct store_user **su_r)
+{
+	char *user = address_normalize(address);
+	char *error = NULL;
+	int r;
+
+	if (user == NULL) {
+		admin_error("not a usable address: %s", address);
+		return ADMIN_EX_USAGE;
+	}
+	r = store_user_open(a->store, user, flags, su_r, &error);
+	if (r < 0) {
+		admin_error("%s", error);
+		g_free(error);
+		g_free(user);
+		return ADMIN_EX_IOERR;
+	}
+	if (r == 0) {
+		admin_error("no store for %s", user);
+		g_free(user);
+		return ADMIN_EX_NOTFOUND;
+	}
+	g_free(user);
+	return ADMIN_EX_OK;
+}
+
+static icaltimezone *admin_user_zone(struct admin *a, struct store_user *su)
+{
+	char *tzid = prefs_get(a->config, su, "TZID");
+	icaltimezone *zone = ical_zone_for_user(tzid);
+
+	g_free(tzid);
+	return zone;
+}
+
+static int admin_store_failed(const char *error)
+{
+	admin_error("%s", error);
+	return ADMIN_EX_IOERR;
+}
+
+static int cmd_init_user(struct admin *a)
+{
+	struct store_user *su;
+	int ret;
+
+	if (a->argc != 1)
+		return ADMIN_EX_USAGE;
+	ret = admin_user_open(a, a->argv[0], STORE_OPEN_CREATE, &su);
+	if (ret == ADMIN_EX_OK)
+		store_user_close(&su);
+	return ret;
+}
+
+/* The source of a preference's effective value, for `pref ADDR`. */
+static const char *admin_pref_source(struct admin *a, struct store_user *su,
+				     const struct prefs_def *def, char **value_r)
+{
+	const char *error, *site;
+
+	*value_r = NULL;
+	if (store_pref_get(su, def->name, value_r, &error) > 0)
+		return "user";
+	site = g_hash_table_lookup(a->config->pref_defaults, def->name);
+	if (site != NULL || strcmp(def->name, "TZID") == 0) {
+		*value_r = g_strdup(site != NULL ? site : a->config->default_tzid);
+		return "site";
+	}
+	*value_r = g_strdup(def->default_value);
+	return "default";
+}
+
+static int cmd_pref_list(struct admin *a, struct store_user *su)
+{
+	GString *line = g_string_new(NULL);
+
+	for (const struct prefs_def *def = prefs_table; def->name != NULL; def++) {
+		char *value, *escaped;
+		const char *source = admin_pref_source(a, su, def, &value);
+
+		/* multi-line values (acl, scheduling_function) stay on one
+		   record */
+		escaped = value == NULL ? NULL : g_strescape(value, "");
+		admin_field(line, def->name);
+		admin_field(line, escaped);
+		admin_field(line, source);
+		admin_line(line);
+		g_free(escaped);
+		g_free(value);
+	}
+	g_string_free(line, TRUE);
+	return ADMIN_EX_OK;
+}
+
+static int cmd_pref(struct admin *a)
+{
+	const struct prefs_def *def = NULL;
+	struct store_user *su;
+	const char *error, *reason;
+	int ret;
+
+	if (a->argc < 1 || a->argc > 3)
+		return ADMIN_EX_USAGE;
+	if (a->argc >= 2 && (def = prefs_lookup(a->argv[1])) == NULL) {
+		admin_error("unknown preference %s", a->argv[1]);
+		return ADMIN_EX_USAGE;
+	}
+	if (a->argc == 3 && strcmp(a->argv[2], "--unset") != 0 &&
+	    !prefs_value_is_valid(def, a->argv[2], &reason)) {
+		admin_error("invalid value for %s: %s", def->name, reason);
+		return ADMIN_EX_USAGE;
+	}
+	ret = admin_user_open(a, a->argv[0], a->argc == 3 ? STORE_OPEN_CREATE :
+			      STORE_OPEN_READONLY, &su);
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	if (a->argc == 1) {
+		ret = cmd_pref_list(a, su);
+	} else if (a->argc == 2) {
+		char *value = prefs_get(a->config, su, def->name);
+
+		printf("%s\n", value != NULL ? value : "-");
+		g_free(value);
+	} else if (strcmp(a->argv[2], "--unset") == 0) {
+		if (store_pref_unset(su, def->name, &error) < 0)
+			ret = admin_store_failed(error);
+	} else if (store_pref_set(su, def->name, a->argv[2], &error) < 0) {
+		ret = admin_store_failed(error);
+	}
+	store_user_close(&su);
+	return ret;
+}
+
+/* The first VEVENT (or VFREEBUSY) of a stored text, with its VCALENDAR. */
+static icalcomponent *admin_parse_stored(const char *text, icalcomponent **root_r)
+{
+	icalcomponent *root = icalparser_parse_string(text);
+	icalcomponent *comp = NULL;
+
+	*root_r = root;
+	if (root == NULL)
+		return NULL;
+	if (icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT) {
+		comp = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT);
+		if (comp == NULL)
+			comp = icalcomponent_get_first_component(root, ICAL_VFREEBUSY_COMPONENT);
+	} else {
+		comp = root;
+	}
+	return comp;
+}
+
+static void admin_event_line(GString *line, const char *uid, const char *rid,
+			     enum store_state state, const char *text,
+			     icaltimezone *zone)
+{
+	icalcomponent *root, *comp = admin_parse_stored(text, &root);
+	char *sequence = NULL, *dtstart = NULL;
+	const char *summary = NULL;
+
+	if (comp != NULL) {
+		int seq = ical_sequence_of(comp);
+
+		if (seq >= 0)
+			sequence = g_strdup_printf("%d", seq);
+		dtstart = ical_dtstart_text(comp, zone);
+		summary = icalcomponent_get_summary(comp);
+	}
+	admin_field(line, uid);
+	admin_field(line, rid);
+	admin_field(line, state == STORE_STATE_CANCELLED ? "cancelled" : "active");
+	admin_field(line, sequence);
+	admin_field(line, dtstart);
+	admin_field(line, summary);
+	admin_line(line);
+	g_free(sequence);
+	g_free(dtstart);
+	if (root != NULL)
+		icalcomponent_free(root);
+}
+
+static int admin_print_one(struct store_user *su, GString *line,
+			   const char *uid, const char *rid, icaltimezone *zone)
+{
+	enum store_state state;
+	const char *error;
+	char *text = NULL;
+	int r = store_object_get(su, uid, rid, &state, &text, &error);
+
+	if (r < 0)
+		return admin_store_failed(error);
+	if (r > 0)
+		admin_event_line(line, uid, rid, state, text, zone);
+	g_free(text);
+	return ADMIN_EX_OK;
+}
+
+static int admin_compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int admin_print_uid(struct store_user *su, GString *line,
+			   const char *uid, icaltimezone *zone)
+{
+	GPtrArray *rids = g_ptr_array_new_with_free_func(g_free);
+	const char *error;
+	int ret = admin_print_one(su, line, uid, NULL, zone);
+
+	if (ret == ADMIN_EX_OK &&
+	    (store_object_list_rids(su, uid, STORE_STATE_ACTIVE, rids, &error) < 0 ||
+	     store_object_list_rids(su, uid, STORE_STATE_CANCELLED, rids, &error) < 0))
+		ret = admin_store_failed(error);
+	g_ptr_array_sort(rids, admin_compare_strings);
+	for (unsigned int i = 0; i < rids->len && ret == ADMIN_EX_OK; i++)
+		ret = admin_print_one(su, line, uid, g_ptr_array_index(rids, i), zone);
+	g_ptr_array_free(rids, TRUE);
+	return ret;
+}
+
+static int cmd_events(struct admin *a)
+{
+	GPtrArray *uids = g_ptr_array_new_with_free_func(g_free);
+	GString *line = g_string_new(NULL);
+	struct store_user *su;
+	const char *error;
+	icaltimezone *zone;
+	int ret;
+
+	if (a->argc != 1)
+		ret = ADMIN_EX_USAGE;
+	else
+		ret = admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
+	if (ret == ADMIN_EX_OK) {
+		zone = admin_user_zone(a, su);
+		if (store_object_list_uids(su, uids, &error) < 0)
+			ret = admin_store_failed(error);
+		g_ptr_array_sort(uids, admin_compare_strings);
+		for (unsigned int i = 0; i < uids->len && ret == ADMIN_EX_OK; i++)
+			ret = admin_print_uid(su, line, g_ptr_array_index(uids, i), zone);
+		store_user_close(&su);
+	}
+	g_string_free(line, TRUE);
+	g_ptr_array_free(uids, TRUE);
+	return ret;
+}
+
+static int cmd_show(struct admin *a)
+{
+	struct store_user *su;
+	enum store_state state;
+	const char *error;
+	char *text = NULL;
+	int ret, r;
+
+	if (a->argc < 2 || a->argc > 3)
+		return ADMIN_EX_USAGE;
+	ret = admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	r = store_object_get(su, a->argv[1], a->argc == 3 ? a->argv[2] : NULL,
+			     &state, &text, &error);
+	if (r < 0)
+		ret = admin_store_failed(error);
+	else if (r == 0)
+		ret = ADMIN_EX_NOTFOUND;
+	else
+		fputs(text, stdout);
+	g_free(text);
+	store_user_close(&su);
+	return ret;
+}
+
+static int cmd_requests(struct admin *a)
+{
+	GPtrArray *requests = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_request_free);
+	GString *line = g_string_new(NULL);
+	struct store_user *su;
+	const char *error;
+	int ret = a->argc != 1 ? ADMIN_EX_USAGE :
+		admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
+
+	if (ret == ADMIN_EX_OK) {
+		if (store_requests_read(su, requests, &error) < 0)
+			ret = admin_store_failed(error);
+		for (unsigned int i = 0; i < requests->len; i++) {
+			const struct store_request *r = g_ptr_array_index(requests, i);
+
+			admin_field(line, r->uid);
+			admin_field(line, r->rid);
+			admin_field(line, r->kind);
+			admin_line(line);
+		}
+		store_user_close(&su);
+	}
+	g_string_free(line, TRUE);
+	g_ptr_array_free(requests, TRUE);
+	return ret;
+}
+
+static int cmd_counters(struct admin *a)
+{
+	GPtrArray *counters = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_counter_free);
+	GString *line = g_string_new(NULL);
+	struct store_user *su;
+	const char *error;
+	int ret = a->argc != 1 ? ADMIN_EX_USAGE :
+		admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
+
+	if (ret == ADMIN_EX_OK) {
+		if (store_counter_list(su, counters, &error) < 0)
+			ret = admin_store_failed(error);
+		for (unsigned int i = 0; i < counters->len; i++) {
+			const struct store_counter *c = g_ptr_array_index(counters, i);
+
+			admin_field(line, c->uid);
+			admin_field(line, c->rid);
+			admin_field(line, c->attendee);
+			admin_line(line);
+		}
+		store_user_close(&su);
+	}
+	g_string_free(line, TRUE);
+	g_ptr_array_free(counters, TRUE);
+	return ret;
+}
+
+struct admin_fb_args {
+	const char *address;
+	char *other;
+	time_t from, to;
+};
+
+static int admin_parse_fb_args(struct admin *a, struct admin_fb_args *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->to = (time_t)253402300799LL;
+	for (int i = 0; i < a->argc; i++) {
+		const char *arg = a->argv[i];
+
+		if (strcmp(arg, "--other") == 0 && i + 1 < a->argc) {
+			f->other = address_normalize(a->argv[++i]);
+			if (f->other == NULL)
+				return ADMIN_EX_USAGE;
+		} else if (strcmp(arg, "--from") == 0 && i + 1 < a->argc) {
+			if (!imip_clock_parse_utc(a->argv[++i], &f->from))
+				return ADMIN_EX_USAGE;
+		} else if (strcmp(arg, "--to") == 0 && i + 1 < a->argc) {
+			if (!imip_clock_parse_utc(a->argv[++i], &f->to))
+				return ADMIN_EX_USAGE;
+		} else if (f->address == NULL && arg[0] != '-') {
+			f->address = arg;
+		} else {
+			return ADMIN_EX_USAGE;
+		}
+	}
+	return f->address == NULL ? ADMIN_EX_USAGE : ADMIN_EX_OK;
+}
+
+static int cmd_freebusy(struct admin *a)
+{
+	struct admin_fb_args f;
+	struct fb_list *list = fb_list_new();
+	GString *line = g_string_new(NULL);
+	struct store_user *su;
+	const char *error;
+	int ret = admin_parse_fb_args(a, &f);
+
+	if (ret == ADMIN_EX_OK)
+		ret = admin_user_open(a, f.address, STORE_OPEN_READONLY, &su);
+	if (ret == ADMIN_EX_OK) {
+		if (store_fb_read(su, f.other != NULL ? STORE_FB_OTHER : STORE_FB_OWN,
+				  f.other, list, &error) < 0)
+			ret = admin_store_failed(error);
+		for (unsigned int i = 0; i < list->periods->len; i++) {
+			const struct fb_period *p = g_ptr_array_index(list->periods, i);
+			char start[17], end[17];
+
+			if (p->end <= f.from || p->start >= f.to)
+				continue;
+			admin_field(line, imip_clock_format_utc(p->start, start));
+			admin_field(line, imip_clock_format_utc(p->end, end));
+			admin_field(line, p->uid);
+			admin_field(line, p->rid);
+			admin_line(line);
+		}
+		store_user_close(&su);
+	}
+	g_free(f.other);
+	fb_list_free(&list);
+	g_string_free(line, TRUE);
+	return ret;
+}
+
+static int admin_rebuild_user(struct admin *a, const char *address, bool publish_only)
+{
+	struct store_user *su;
+	struct derive_params p;
+	const char *error;
+	int ret = admin_user_open(a, address, STORE_OPEN_CREATE, &su);
+
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	p.config = a->config;
+	p.su = su;
+	p.user = store_user_name(su);
+	p.user_zone = admin_user_zone(a, su);
+	p.now = a->now;
+	if ((publish_only ? derive_publish(&p, &error) :
+	     derive_rebuild(&p, &error)) < 0)
+		ret = admin_store_failed(error);
+	store_user_close(&su);
+	return ret;
+}
+
+static int admin_rebuild_all(struct admin *a)
+{
+	GPtrArray *users = g_ptr_array_new_with_free_func(g_free);
+	char *error = NULL;
+	int ret = ADMIN_EX_OK;
+
+	if (store_list_users(a->store, users, &error) < 0) {
+		admin_error("%s", error);
+		g_free(error);
+		ret = ADMIN_EX_IOERR;
+	}
+	for (unsigned int i = 0; i < users->len; i++) {
+		/* one broken user must not stop the nightly run for all */
+		int r = admin_rebuild_user(a, g_ptr_array_index(users, i), false);
+		if (r != ADMIN_EX_OK)
+			ret = r;
+	}
+	g_ptr_array_free(users, TRUE);
+	return ret;
+}
+
+static int cmd_rebuild(struct admin *a)
+{
+	if (a->argc != 1)
+		return ADMIN_EX_USAGE;
+	if (strcmp(a->argv[0], "--all") == 0)
+		return admin_rebuild_all(a);
+	return admin_rebuild_user(a, a->argv[0], false);
+}
+
+/* Endless recurrences are expanded to now + freebusy_horizon_days; a
+   daily run moves that window (reference imip-agent.md 6.7). */
+static int cmd_refresh_freebusy(struct admin *a)
+{
+	if (a->argc != 0)
+		return ADMIN_EX_USAGE;
+	return admin_rebuild_all(a);
+}
+
+static int cmd_publish(struct admin *a)
+{
+	if (a->argc != 1)
+		return ADMIN_EX_USAGE;
+	return admin_rebuild_user(a, a->argv[0], true);
+}
+
+static const struct admin_command {
+	const char *name;
+	int (*run)(struct admin *a);
+	const char *usage;
+} admin_commands[] = {
+	{ "init-user", cmd_init_user, "init-user ADDR" },
+	{ "pref", cmd_pref, "pref ADDR [NAME [VALUE | --unset]]" },
+	{ "events", cmd_events, "events ADDR" },
+	{ "show", cmd_show, "show ADDR UID [RECURRENCE-ID]" },
+	{ "requests", cmd_requests, "requests ADDR" },
+	{ "freebusy", cmd_freebusy,
+	  "freebusy ADDR [--other ADDR] [--from T] [--to T]" },
+	{ "counters", cmd_counters, "counters ADDR" },
+	{ "rebuild", cmd_rebuild, "rebuild ADDR | --all" },
+	{ "refresh-freebusy", cmd_refresh_freebusy, "refresh-freebusy" },
+	{ "publish", cmd_publish, "publish ADDR" },
+};
+
+static void admin_usage(FILE *out)
+{
+	fputs("usage: imip-admin [-c FILE] COMMAND [ARGS]\ncommands:\n", out);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(admin_commands); i++)
+		fprintf(out, "  %s\n", admin_commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	struct admin a = { NULL, NULL, 0, 0, NULL };
+	const char *config_path = IMIP_CONFIG_DEFAULT_PATH;
+	const struct admin_command *cmd = NULL;
+	char *error = NULL;
+	int i = 1, ret;
+
+	umask(007);
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		admin_usage(stdout);
+		return ADMIN_EX_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		puts("imip-admin " IMIP_VERSION);
+		return ADMIN_EX_OK;
+	}
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		config_path = argv[2];
+		i = 3;
+	}
+	for (unsigned int j = 0; i < argc && j < G_N_ELEMENTS(admin_commands); j++) {
+		if (strcmp(argv[i], admin_commands[j].name) == 0)
+			cmd = &admin_commands[j];
+	}
+	if (cmd == NULL) {
+		admin_usage(stderr);
+		return ADMIN_EX_USAGE;
+	}
+	if (imip_config_load(config_path, &a.config, &error) < 0) {
+		admin_error("%s", error);
+		g_free(error);
+		return ADMIN_EX_CONFIG;
+	}
+	if (store_open(a.config, &a.store, &error) < 0) {
+		admin_error("%s", error);
+		g_free(error);
+		imip_config_free(&a.config);
+		return ADMIN_EX_IOERR;
+	}
+	a.now = imip_clock_now();
+	a.argc = argc - i - 1;
+	a.argv = argv + i + 1;
+	ret = cmd->run(&a);
+	if (ret == ADMIN_EX_USAGE)
+		fprintf(stderr, "usage: imip-admin [-c FILE] %s\n", cmd->usage);
+	store_close(&a.store);
+	imip_config_free(&a.config);
+	return ret;
+}
