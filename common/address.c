@@ -22,8 +22,16 @@ static bool address_is_acceptable(const char *s, size_t len)
 		    c == ',' || c == ';' || c == '/' || c == '\\')
 			return false;
 	}
-	at = strrchr(s, '@');
-	return at != NULL && at != s && at[1] != '\0';
+	if (memchr(s, ':', len) != NULL)
+		return false;
+	at = memchr(s, '@', len);
+	if (at == NULL || at == s || (size_t)(at - s) + 1 >= len)
+		return false;
+	/* a domain is dot-separated labels: no empty label */
+	if (at[1] == '.' || s[len - 1] == '.' ||
+	    g_strstr_len(at, (gssize)(len - (size_t)(at - s)), "..") != NULL)
+		return false;
+	return memchr(at + 1, '@', len - (size_t)(at - s) - 1) == NULL;
 }
 
 char *address_normalize(const char *value)
@@ -39,12 +47,15 @@ char *address_normalize(const char *value)
 	end = p + strlen(p);
 	while (end > p && g_ascii_isspace(end[-1]))
 		end--;
-	if (end - p >= 7 && g_ascii_strncasecmp(p, "mailto:", 7) == 0)
-		p += 7;
+	/* "<mailto:x@y>" occurs in headers pasted into calendar data:
+	   brackets first, then the scheme, so it cannot survive as part of
+	   the address and give one person a second identity. */
 	if (end > p && *p == '<' && end[-1] == '>') {
 		p++;
 		end--;
 	}
+	if (end - p >= 7 && g_ascii_strncasecmp(p, "mailto:", 7) == 0)
+		p += 7;
 	if (!address_is_acceptable(p, (size_t)(end - p)))
 		return NULL;
 	addr = g_strndup(p, (size_t)(end - p));

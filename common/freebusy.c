@@ -20,6 +20,9 @@
 /* See fb_rule_search_is_bounded(): well under a second of libical. */
 #define FB_MAX_SEARCH_STEPS 250000
 #define FB_COSTLY_RULE "recurrence rule too costly to expand"
+/* The line format holds four-digit years from 1970 on: 9999-12-31
+   23:59:59Z is the last time it can write. */
+#define FB_TIME_MAX ((time_t)253402300799LL)
 
 /* ---- periods and lists ------------------------------------------------ */
 
@@ -297,6 +300,17 @@ void fb_list_parse(struct fb_list *list, const char *text,
 
 /* ---- periods of calendar objects -------------------------------------- */
 
+/* Keeps a period inside what the line format can write; false when
+   nothing of it is left. */
+static bool fb_clamp(time_t *start, time_t *end)
+{
+	if (*start < 0)
+		*start = 0;
+	if (*end > FB_TIME_MAX)
+		*end = FB_TIME_MAX;
+	return *end > *start;
+}
+
 /* How long each instance lasts (RFC 5545 3.8.5.3): a DTEND gives the
    exact duration of every instance, a DURATION (or the one day of an
    all-day event) a nominal one, added in the instance's own zone. */
@@ -425,7 +439,7 @@ static void fb_emit(struct fb_expand *ex, icalcomponent *comp,
 	bool busy;
 
 	if (end <= start || end <= ex->window_start ||
-	    start >= ex->window_end)
+	    start >= ex->window_end || !fb_clamp(&start, &end))
 		return;
 	transp = fb_transp_of(comp, &busy);
 	if (ex->busy_only && !busy)
@@ -587,30 +601,6 @@ static bool fb_rule_search_is_bounded(const struct icalrecurrencetype *r,
 	return ((gint64)until - (gint64)from) / unit <= FB_MAX_SEARCH_STEPS;
 }
 
-/* A BYMONTH/BYMONTHDAY pair no month can satisfy (30 February) makes
-   libical search until the year 2582. */
-static bool fb_rule_is_possible(const struct icalrecurrencetype *r)
-{
-	static const int days[] = { 31, 29, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31 };
-
-	if (r->by_month[0] == ICAL_RECURRENCE_ARRAY_MAX ||
-	    r->by_month_day[0] == ICAL_RECURRENCE_ARRAY_MAX)
-		return true;
-	for (int m = 0; m < ICAL_BY_MONTH_SIZE &&
-	     r->by_month[m] != ICAL_RECURRENCE_ARRAY_MAX; m++) {
-		int month = r->by_month[m];
-		if (month < 1 || month > 12)
-			continue;
-		for (int d = 0; d < ICAL_BY_MONTHDAY_SIZE &&
-		     r->by_month_day[d] != ICAL_RECURRENCE_ARRAY_MAX; d++) {
-			if (abs(r->by_month_day[d]) <= days[month - 1])
-				return true;
-		}
-	}
-	return false;
-}
-
 static int fb_expand_rrule(struct fb_expand *ex, icalcomponent *master,
 			   icalproperty *prop, struct icaltimetype dtstart,
 			   const struct fb_length *len)
@@ -629,7 +619,7 @@ static int fb_expand_rrule(struct fb_expand *ex, icalcomponent *master,
 			" (sub-daily frequency with day or month parts)";
 		return -1;
 	}
-	if (!fb_rule_is_possible(&rule))
+	if (!ical_rule_may_match(&rule))
 		return 0;
 	until = fb_until_of(ex, dtstart);
 	if (icaltime_is_null_time(rule.until) ||
@@ -1064,7 +1054,7 @@ int fb_periods_of_vfreebusy(icalcomponent *vfreebusy, struct fb_list *out,
 		else
 			e = (time_t)((gint64)s +
 				     fb_duration_seconds(period.duration));
-		if (e <= s)
+		if (e <= s || !fb_clamp(&s, &e))
 			continue;
 		memset(&p, 0, sizeof(p));
 		p.start = s;

@@ -598,7 +598,7 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 		return -1;
 	if (done == 0)
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-				"cancellation is not newer than the stored event");
+				"cancellation is older than (or the same as) the stored event");
 	else if (stored == NULL)
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"event not stored; cancellation recorded");

@@ -4,6 +4,7 @@
 /* Helpers shared by ical-object.c and freebusy.c, not part of the public
    contract of ical-object.h. */
 
+#include <stdbool.h>
 #include <libical/ical.h>
 
 /* Makes libical's errors non-fatal (it may be built to abort on them);
@@ -16,5 +17,9 @@ void ical_library_init(void);
    names).  An unknown TZID leaves the value floating.  Null time when
    the property is absent or not a DATE/DATE-TIME. */
 struct icaltimetype ical_property_time(icalproperty *prop);
+
+/* false when no date can satisfy the rule's BYMONTH/BYMONTHDAY/BYDAY
+   parts (libical would search until the year 2582 to find out). */
+bool ical_rule_may_match(const struct icalrecurrencetype *r);
 
 #endif

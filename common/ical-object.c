@@ -9,6 +9,7 @@
 #include "ical-object.h"
 #include "ical-internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "address.h"
@@ -242,6 +243,46 @@ ical_scan_line(struct ical_scan *scan, const char *line,
 	return ICAL_SCAN_PASS;
 }
 
+/* A rule no date can satisfy (30 February, the 6th Sunday of March)
+   makes libical search until the year 2582 before giving up. */
+bool ical_rule_may_match(const struct icalrecurrencetype *r)
+{
+	static const int days[] = { 31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31 };
+	bool in_month = r->freq == ICAL_MONTHLY_RECURRENCE ||
+		(r->freq == ICAL_YEARLY_RECURRENCE &&
+		 r->by_month[0] != ICAL_RECURRENCE_ARRAY_MAX);
+	bool day_ok = false;
+	int i;
+
+	if (in_month && r->by_day[0] != ICAL_RECURRENCE_ARRAY_MAX) {
+		/* a month has at most five of each weekday */
+		for (i = 0; i < ICAL_BY_DAY_SIZE &&
+		     r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+			if (abs(icalrecurrencetype_day_position(r->by_day[i])) <= 5)
+				day_ok = true;
+		}
+		if (!day_ok)
+			return false;
+	}
+	if (r->by_month[0] == ICAL_RECURRENCE_ARRAY_MAX ||
+	    r->by_month_day[0] == ICAL_RECURRENCE_ARRAY_MAX)
+		return true;
+	for (i = 0; i < ICAL_BY_MONTH_SIZE &&
+	     r->by_month[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+		int month = r->by_month[i];
+
+		if (month < 1 || month > 12)
+			continue;
+		for (int d = 0; d < ICAL_BY_MONTHDAY_SIZE &&
+		     r->by_month_day[d] != ICAL_RECURRENCE_ARRAY_MAX; d++) {
+			if (abs(r->by_month_day[d]) <= days[month - 1])
+				return true;
+		}
+	}
+	return false;
+}
+
 /* A VTIMEZONE is expanded by libical up to the year 2582 whenever a time
    in it is converted; a sub-yearly rule there (FREQ=SECONDLY from 1601)
    would take hours and gigabytes.  Real zones use yearly rules only. */
@@ -264,7 +305,8 @@ static bool ical_vtimezone_is_tame(icalcomponent *vtz)
 			    r.by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
 			    r.by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX ||
 			    r.by_year_day[0] != ICAL_RECURRENCE_ARRAY_MAX ||
-			    r.by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX)
+			    r.by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+			    !ical_rule_may_match(&r))
 				return false;
 		}
 	}
@@ -999,6 +1041,17 @@ static icalcomponent *ical_vtimezone_for(icalcomponent *source,
 	return vtz;
 }
 
+static bool ical_is_token(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!g_ascii_isalnum(*s) && *s != '-')
+			return false;
+	}
+	return true;
+}
+
 static icalcomponent *ical_text_calendar(const char *method)
 {
 	icalcomponent *vcal = icalcomponent_new_vcalendar();
@@ -1007,15 +1060,18 @@ static icalcomponent *ical_text_calendar(const char *method)
 	icalcomponent_add_property(vcal, icalproperty_new_prodid(ICAL_PRODID));
 	if (method != NULL) {
 		icalproperty_method m = icalproperty_string_to_method(method);
-		icalproperty *prop;
+		icalproperty *prop = NULL;
 
 		if (m != ICAL_METHOD_NONE && m != ICAL_METHOD_X) {
 			prop = icalproperty_new_method(m);
-		} else {
-			prop = icalproperty_new(ICAL_METHOD_PROPERTY);
-			icalproperty_set_value(prop, icalvalue_new_x(method));
+		} else if (ical_is_token(method)) {
+			/* an X- or IANA method libical does not know */
+			char *line = g_strconcat("METHOD:", method, NULL);
+			prop = icalproperty_new_from_string(line);
+			g_free(line);
 		}
-		icalcomponent_add_property(vcal, prop);
+		if (prop != NULL)
+			icalcomponent_add_property(vcal, prop);
 	}
 	return vcal;
 }

@@ -243,8 +243,10 @@ static bool imip_process_part(struct handler *h,
 			    g_str_has_prefix(pr->reason, "store failure"))
 				remember = false;
 		}
+		g_ptr_array_foreach(objects, (GFunc)(void (*)(void))ical_object_free, NULL);
 		g_ptr_array_free(objects, TRUE);
 	}
+	g_ptr_array_foreach(calendars, (GFunc)(void (*)(void))icalcomponent_free, NULL);
 	g_ptr_array_free(calendars, TRUE);
 	return remember;
 }

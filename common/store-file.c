@@ -491,7 +491,7 @@ static int store_file_object_get(struct store_user *su, const char *uid,
 				 char **text_r)
 {
 	char *active = NULL, *cancelled = NULL;
-	struct timespec mt_active, mt_cancelled;
+	struct timespec mt_active = { 0, 0 }, mt_cancelled = { 0, 0 };
 	int ret = -1, has_active, has_cancelled;
 	enum store_state state;
 
@@ -699,9 +699,13 @@ static int store_file_collect_uids(struct store_user *su, const char *dir,
 static int store_file_object_list_uids(struct store_user *su,
 				       GPtrArray *uids_r)
 {
-	static const char *const subdirs[] = {
-		"objects", "recurrences", "cancellations/objects",
-		"cancellations/recurrences",
+	static const struct {
+		const char *path;
+		bool per_uid_dir;	/* recurrences/<uid>/<rid> */
+	} subdirs[] = {
+		{ "objects", false }, { "recurrences", true },
+		{ "cancellations/objects", false },
+		{ "cancellations/recurrences", true },
 	};
 	struct store_file_user *fu = store_file_user_of(su);
 	GHashTable *uids = g_hash_table_new_full(g_str_hash, g_str_equal,
@@ -712,9 +716,10 @@ static int store_file_object_list_uids(struct store_user *su,
 	int ret = 0;
 
 	for (size_t i = 0; ret == 0 && i < G_N_ELEMENTS(subdirs); i++) {
-		char *dir = g_build_filename(fu->dir, subdirs[i], NULL);
+		char *dir = g_build_filename(fu->dir, subdirs[i].path, NULL);
 
-		ret = store_file_collect_uids(su, dir, i % 2 == 1, uids);
+		ret = store_file_collect_uids(su, dir, subdirs[i].per_uid_dir,
+					      uids);
 		g_free(dir);
 	}
 	if (ret == 0) {

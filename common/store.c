@@ -39,7 +39,8 @@ static bool store_user_writable(struct store_user *su, const char **error_r)
 	if ((su->flags & STORE_OPEN_READONLY) == 0)
 		return true;
 	store_user_set_error(su, "store of %s opened read-only", su->user);
-	*error_r = su->error;
+	if (error_r != NULL)
+		*error_r = su->error;
 	return false;
 }
 

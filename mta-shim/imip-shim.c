@@ -122,11 +122,12 @@ static void shim_usage(FILE *out)
    quote that would end the field early. */
 static char *shim_log_value(const char *value, bool quote_always)
 {
-	GString *s = g_string_new(NULL);
+	GString *s;
 	bool quote = quote_always || value == NULL || *value == '\0';
 
 	if (value == NULL)
 		return g_strdup("-");
+	s = g_string_new(NULL);
 	for (const char *p = value; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 

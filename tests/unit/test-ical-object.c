@@ -367,6 +367,27 @@ static void test_wild_vtimezone_dropped(void **state)
 	g_free(rid);
 	assert_true(time(NULL) - t0 < 2);
 	calendars_free(cals);
+
+	/* a yearly rule no date satisfies (the 7th Sunday of March) */
+	{
+		char *impossible = replace_all(text, "RRULE:FREQ=SECONDLY",
+			"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-7SU");
+		cals = parse_ok(impossible);
+		assert_null(icalcomponent_get_first_component(cals->pdata[0],
+			ICAL_VTIMEZONE_COMPONENT));
+		calendars_free(cals);
+		g_free(impossible);
+	}
+	/* while an ordinary one stays */
+	{
+		char *fine = replace_all(text, "RRULE:FREQ=SECONDLY",
+			"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU");
+		cals = parse_ok(fine);
+		assert_non_null(icalcomponent_get_first_component(cals->pdata[0],
+			ICAL_VTIMEZONE_COMPONENT));
+		calendars_free(cals);
+		g_free(fine);
+	}
 }
 
 /* ---- RECURRENCE-ID normalisation -------------------------------------- */

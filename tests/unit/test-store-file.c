@@ -732,6 +732,17 @@ static void test_errors_name_the_path(void **state)
 	g_free(blocker);
 }
 
+/* A forked child shares the parent's open lock description (flock(2)
+   locks belong to it, not to the process), so a child standing for
+   "another delivery" must not keep the parent's descriptors. */
+static void close_inherited_fds(int keep)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		if (fd != keep)
+			close(fd);
+	}
+}
+
 /* A second process blocks in store_user_open() until the first closes. */
 static void test_lock_serialises_processes(void **state)
 {
@@ -749,7 +760,7 @@ static void test_lock_serialises_processes(void **state)
 		struct store_user *su = NULL;
 		char *error = NULL;
 
-		close(fds[0]);
+		close_inherited_fds(fds[1]);
 		if (store_open(f->config, &s, &error) < 0 ||
 		    store_user_open(s, USER, 0, &su, &error) != 1)
 			_exit(2);
@@ -793,7 +804,7 @@ static void test_shared_lock_for_readers(void **state)
 		struct store *s = NULL;
 		struct store_user *su = NULL;
 
-		close(fds[0]);
+		close_inherited_fds(fds[1]);
 		if (store_open(f->config, &s, &error) < 0 ||
 		    store_user_open(s, USER, STORE_OPEN_READONLY, &su,
 				    &error) != 1)
