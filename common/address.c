@@ -48,7 +48,7 @@ char *address_normalize(const char *value)
 	while (end > p && g_ascii_isspace(end[-1]))
 		end--;
 	/* "<mailto:x@y>" occurs in headers pasted into calendar data:
-	   brackets first, then the scheme, so it cannot survive as part of
+	   brackets, the scheme, brackets again ("mailto:<x@y>"), so it cannot survive as part of
 	   the address and give one person a second identity. */
 	if (end > p && *p == '<' && end[-1] == '>') {
 		p++;
@@ -56,6 +56,10 @@ char *address_normalize(const char *value)
 	}
 	if (end - p >= 7 && g_ascii_strncasecmp(p, "mailto:", 7) == 0)
 		p += 7;
+	if (end > p && *p == '<' && end[-1] == '>') {
+		p++;
+		end--;
+	}
 	if (!address_is_acceptable(p, (size_t)(end - p)))
 		return NULL;
 	addr = g_strndup(p, (size_t)(end - p));
