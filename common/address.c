@@ -24,20 +24,22 @@ static bool address_is_acceptable(const char *s, size_t len)
 	}
 	if (memchr(s, ':', len) != NULL)
 		return false;
-	at = memchr(s, '@', len);
+	/* the last '@': a quoted local part may hold one */
+	at = g_strrstr_len(s, (gssize)len, "@");
 	if (at == NULL || at == s || (size_t)(at - s) + 1 >= len)
 		return false;
 	/* a domain is dot-separated labels: no empty label */
 	if (at[1] == '.' || s[len - 1] == '.' ||
 	    g_strstr_len(at, (gssize)(len - (size_t)(at - s)), "..") != NULL)
 		return false;
-	return memchr(at + 1, '@', len - (size_t)(at - s) - 1) == NULL;
+	return true;
 }
 
 char *address_normalize(const char *value)
 {
 	const char *p, *end;
 	char *addr, *lower;
+	bool bracketed;
 
 	if (value == NULL)
 		return NULL;
@@ -47,16 +49,17 @@ char *address_normalize(const char *value)
 	end = p + strlen(p);
 	while (end > p && g_ascii_isspace(end[-1]))
 		end--;
-	/* "<mailto:x@y>" occurs in headers pasted into calendar data:
-	   brackets, the scheme, brackets again ("mailto:<x@y>"), so it cannot survive as part of
-	   the address and give one person a second identity. */
-	if (end > p && *p == '<' && end[-1] == '>') {
+	/* "<mailto:x@y>" and "mailto:<x@y>" both occur in calendar data
+	   pasted from headers: one pair of brackets, on either side of the
+	   scheme, so neither form gives one person a second identity. */
+	bracketed = end > p && *p == '<' && end[-1] == '>';
+	if (bracketed) {
 		p++;
 		end--;
 	}
 	if (end - p >= 7 && g_ascii_strncasecmp(p, "mailto:", 7) == 0)
 		p += 7;
-	if (end > p && *p == '<' && end[-1] == '>') {
+	if (!bracketed && end > p && *p == '<' && end[-1] == '>') {
 		p++;
 		end--;
 	}
