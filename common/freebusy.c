@@ -554,6 +554,13 @@ static struct icaltimetype fb_jump_of(struct fb_expand *ex,
 	return t;
 }
 
+static bool fb_freq_is_sub_daily(icalrecurrencetype_frequency freq)
+{
+	return freq == ICAL_SECONDLY_RECURRENCE ||
+		freq == ICAL_MINUTELY_RECURRENCE ||
+		freq == ICAL_HOURLY_RECURRENCE;
+}
+
 static bool fb_rule_has_day_parts(const struct icalrecurrencetype *r)
 {
 	return r->by_day[0] != ICAL_RECURRENCE_ARRAY_MAX ||
@@ -630,7 +637,11 @@ static int fb_expand_rrule(struct fb_expand *ex, icalcomponent *master,
 	if (it == NULL)
 		return 0;	/* a rule libical refuses: DTSTART alone */
 	from_utc = ical_time_to_utc(dtstart, ex->floating_zone);
+	/* libical 3.0's set_start loses the phase of a sub-daily INTERVAL
+	   (FREQ=HOURLY;INTERVAL=5 restarts at the jump time), so those
+	   walk from DTSTART; COUNT rules cannot jump at all */
 	if (rule.count == 0 &&
+	    !(fb_freq_is_sub_daily(rule.freq) && rule.interval > 1) &&
 	    (gint64)from_utc < (gint64)ex->window_start - 3 * FB_DAY) {
 		struct icaltimetype jump = fb_jump_of(ex, dtstart, len);
 

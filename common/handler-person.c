@@ -575,8 +575,9 @@ static void person_fb_record(struct handler *h, struct ical_object *obj,
 		for (unsigned int i = 0; i < overlap->len; i++) {
 			struct fb_period *p = g_ptr_array_index(overlap, i);
 
-			if (p->uid == NULL || g_strcmp0(p->uid, obj->uid) == 0)
-				g_ptr_array_remove(known->periods, p);
+			if ((p->uid == NULL || g_strcmp0(p->uid, obj->uid) == 0) &&
+			    g_ptr_array_remove(known->periods, p))
+				fb_period_free(p);
 		}
 	} else if (obj->uid != NULL) {
 		fb_list_remove(known, obj->uid, NULL);

@@ -299,6 +299,21 @@ static void test_endless_daily(void **state)
 		"20240101T090000Z");
 	fb_list_free(&list);
 	ical_object_free(obj);
+
+	/* a sub-daily INTERVAL keeps its phase from DTSTART */
+	list = fb_list_new();
+	obj = object_of("BEGIN:VEVENT" CRLF "UID:hourly5" CRLF
+			"DTSTART:20231220T003000Z" CRLF "DURATION:PT1H" CRLF
+			"RRULE:FREQ=HOURLY;INTERVAL=5" CRLF "END:VEVENT" CRLF);
+	assert_int_equal(fb_periods_of_object(obj, NULL,
+		utc("20240101T000000Z"), utc("20240102T000000Z"), 1000, true,
+		list, &endless, &error), 0);
+	assert_int_equal(list->periods->len, 5);
+	assert_string_equal(imip_clock_format_utc(
+		((struct fb_period *)list->periods->pdata[0])->start, buf),
+		"20240101T023000Z");
+	fb_list_free(&list);
+	ical_object_free(obj);
 }
 
 static void test_secondly_limit(void **state)
