@@ -260,6 +260,27 @@ static void person_cancel(struct handler *h, struct ical_object *obj,
 		ical_object_free(stored);
 }
 
+/* The counter entry in the queue goes when no counter of the instance
+   is left. */
+static int person_dequeue_counter(struct handler *h, const char *uid,
+				  const char *rid, const char **error_r)
+{
+	GPtrArray *counters = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_counter_free);
+	bool left = false;
+	int ret = store_counter_list(h->su, counters, error_r);
+
+	for (unsigned int i = 0; ret == 0 && i < counters->len && !left; i++) {
+		const struct store_counter *c = g_ptr_array_index(counters, i);
+
+		left = strcmp(c->uid, uid) == 0 && g_strcmp0(c->rid, rid) == 0;
+	}
+	if (ret == 0 && !left)
+		ret = handler_queue_remove(h, uid, rid, "counter", error_r);
+	g_ptr_array_free(counters, TRUE);
+	return ret;
+}
+
 static void person_reply(struct handler *h, struct ical_object *obj,
 			 struct imip_part_result *pr)
 {
@@ -299,8 +320,9 @@ static void person_reply(struct handler *h, struct ical_object *obj,
 
 			/* an answer supersedes the attendee's proposal */
 			if (address != NULL &&
-			    store_counter_delete(h->su, obj->uid, rid, address,
-						 &error) < 0)
+			    (store_counter_delete(h->su, obj->uid, rid, address,
+						  &error) < 0 ||
+			     person_dequeue_counter(h, obj->uid, rid, &error) < 0))
 				ret = -1;
 			g_free(address);
 			g_free(rid);

@@ -58,6 +58,7 @@ struct imip_part_result {
 	char *uid;		/* NULL when the object had none */
 	char *reason;		/* short human sentence */
 	char *summary;		/* SUMMARY of the object, for the mailbox text */
+	bool freebusy;		/* a VFREEBUSY rather than a VEVENT */
 };
 
 struct imip_result {

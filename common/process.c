@@ -174,6 +174,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 	const char *summary = first == NULL ? NULL : icalcomponent_get_summary(first);
 
 	pr->summary = g_strdup(summary);
+	pr->freebusy = obj->kind == ICAL_VFREEBUSY_COMPONENT;
 	if (method == ITIP_METHOD_NONE) {
 		handler_outcome(pr, IMIP_OUTCOME_ERROR,
 				"no METHOD in the calendar data or its "

@@ -30,6 +30,7 @@ enum summary_kind {
 	SUMMARY_KIND_DECLINECOUNTER,	/* DECLINECOUNTER */
 	SUMMARY_KIND_REFRESH,		/* REFRESH */
 	SUMMARY_KIND_PUBLISH,		/* PUBLISH */
+	SUMMARY_KIND_FREEBUSY,		/* any VFREEBUSY */
 	SUMMARY_KIND_OTHER,		/* no or unknown METHOD */
 	SUMMARY_KIND_COUNT
 };
@@ -69,6 +70,7 @@ static const struct summary_lang summary_langs[] = {
 				"declined counter-proposal",
 			[SUMMARY_KIND_REFRESH] = "request for the latest version",
 			[SUMMARY_KIND_PUBLISH] = "published event",
+			[SUMMARY_KIND_FREEBUSY] = "free/busy information",
 			[SUMMARY_KIND_OTHER] = "calendar object",
 		},
 		.outcomes = {
@@ -101,6 +103,7 @@ static const struct summary_lang summary_langs[] = {
 			[SUMMARY_KIND_REFRESH] =
 				"Anfrage nach der aktuellen Fassung",
 			[SUMMARY_KIND_PUBLISH] = "veröffentlichter Termin",
+			[SUMMARY_KIND_FREEBUSY] = "Frei/Belegt-Information",
 			[SUMMARY_KIND_OTHER] = "Kalenderobjekt",
 		},
 		.outcomes = {
@@ -133,6 +136,7 @@ static const struct summary_lang summary_langs[] = {
 			[SUMMARY_KIND_REFRESH] =
 				"demande de la dernière version",
 			[SUMMARY_KIND_PUBLISH] = "événement publié",
+			[SUMMARY_KIND_FREEBUSY] = "disponibilités",
 			[SUMMARY_KIND_OTHER] = "objet de calendrier",
 		},
 		.outcomes = {
@@ -164,6 +168,7 @@ static const struct summary_lang summary_langs[] = {
 			[SUMMARY_KIND_REFRESH] =
 				"forespørsel om siste versjon",
 			[SUMMARY_KIND_PUBLISH] = "publisert hendelse",
+			[SUMMARY_KIND_FREEBUSY] = "ledig/opptatt-informasjon",
 			[SUMMARY_KIND_OTHER] = "kalenderobjekt",
 		},
 		.outcomes = {
@@ -219,6 +224,8 @@ static enum summary_kind summary_kind_of(const struct imip_part_result *part)
 		{ "PUBLISH", SUMMARY_KIND_PUBLISH },
 	};
 
+	if (part->freebusy)
+		return SUMMARY_KIND_FREEBUSY;
 	if (part->method == NULL)
 		return SUMMARY_KIND_OTHER;
 	for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {

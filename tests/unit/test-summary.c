@@ -130,6 +130,24 @@ static void test_kinds(void **state)
 	}
 }
 
+static void test_freebusy_kind(void **state)
+{
+	struct imip_result *r = result_new(IMIP_OUTCOME_REPLIED, NULL);
+	struct imip_part_result *part = part_new(IMIP_OUTCOME_REPLIED,
+		"REQUEST", "fb1@example.com", NULL, NULL);
+	char *text;
+
+	(void)state;
+	/* a VFREEBUSY REQUEST is not an invitation */
+	part->freebusy = true;
+	g_ptr_array_add(r->parts, part);
+	text = summary_text(r, "en", NULL);
+	assert_non_null(strstr(text, ": free/busy information (REQUEST) — answered"));
+	assert_null(strstr(text, "invitation"));
+	g_free(text);
+	result_free(r);
+}
+
 static void test_no_parts_no_from(void **state)
 {
 	struct imip_result *r = result_new(IMIP_OUTCOME_NO_ACTION,
@@ -261,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_english),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_freebusy_kind),
 		cmocka_unit_test(test_no_parts_no_from),
 		cmocka_unit_test(test_untitled_no_uid),
 		cmocka_unit_test(test_languages),

@@ -1,0 +1,260 @@
+# shellcheck shell=sh
+# Sourced library for the integration tests: a private Dovecot LMTP server
+# in a temporary directory (reference/dovecot.md section 17.4), started and
+# stopped by PID so that no other Dovecot on the machine is touched.
+#
+#   . "$SRC/tests/integration/lib-dovecot.sh"
+#   dovecot_mktemp NAME || exit 1   # DOVECOT_TMP=/tmp/NAME.XXXXXX, EXIT trap
+#   dovecot_start "$DOVECOT_TMP/dovecot" || fail "$DOVECOT_ERROR"
+#   ... lmtp:$DOVECOT_SOCKET or lmtp:127.0.0.1:$DOVECOT_PORT ...
+#   dovecot_maildir vincent.vole@example.com   # -> .../Maildir
+#   dovecot_stop                    # stop it (dovecot_start DIR again restarts)
+#
+# Needs root: Dovecot switches to the mail user (nobody).  dovecot-core and
+# dovecot-lmtpd are installed when missing, without letting the package
+# start the system-wide service.  Functions return non-zero with a reason
+# in DOVECOT_ERROR; they never exit, so the caller decides how to fail.
+# Written for Dovecot 2.3 (the Debian 12 package).
+
+DOVECOT_TMP=
+DOVECOT_DIR=
+DOVECOT_PID=
+DOVECOT_PORT=
+DOVECOT_SOCKET=
+DOVECOT_LOG=
+DOVECOT_ERROR=
+DOVECOT_POLICY_RC_D=
+
+# A TCP port that is free on 127.0.0.1 right now (bound then released).
+dovecot_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Make the test's temporary directory and install the EXIT trap that stops
+# our Dovecot and removes the directory.  Not in $(...): the trap and the
+# variable must be set in the caller's shell.
+dovecot_mktemp() {
+	DOVECOT_TMP=$(mktemp -d "/tmp/$1.XXXXXX") || {
+		DOVECOT_ERROR="mktemp failed"
+		return 1
+	}
+	# Dovecot's mail user must be able to reach the mail directory below.
+	chmod 755 "$DOVECOT_TMP"
+	trap dovecot_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+dovecot_cleanup() {
+	dovecot_stop
+	if [ -n "$DOVECOT_POLICY_RC_D" ]; then
+		rm -f /usr/sbin/policy-rc.d
+		DOVECOT_POLICY_RC_D=
+	fi
+	if [ -n "$DOVECOT_TMP" ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$DOVECOT_TMP"
+	fi
+}
+
+# Install the packages when the binaries are missing.  LOGFILE gets apt's
+# output.
+dovecot_install() {
+	if command -v dovecot >/dev/null 2>&1 && [ -x /usr/lib/dovecot/lmtp ]; then
+		return 0
+	fi
+	# Never let the package start the system-wide Dovecot.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		DOVECOT_POLICY_RC_D=1
+	fi
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends dovecot-core dovecot-lmtpd > "$1" 2>&1; then
+		DOVECOT_ERROR="apt-get install dovecot-core dovecot-lmtpd failed (see $1)"
+		return 1
+	fi
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+		systemctl disable --now dovecot.service dovecot.socket \
+			>/dev/null 2>&1
+	fi
+	return 0
+}
+
+dovecot_write_conf() {
+	cat > "$DOVECOT_DIR/dovecot.conf" <<EOF
+instance_name = imip-test-$$-$(basename "$DOVECOT_DIR")
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+log_path = $DOVECOT_LOG
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:$DOVECOT_DIR/mail/%n/Maildir
+postmaster_address = postmaster@example.com
+hostname = mx.example.com
+auth_username_format = %Ln
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$DOVECOT_DIR/mail/%n
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT
+  }
+  unix_listener $DOVECOT_SOCKET {
+    mode = 0666
+  }
+}
+EOF
+}
+
+# dovecot_start DIR: configure and start a private Dovecot in DIR (created
+# if needed; its mail stays there across a stop and a new start, the TCP
+# port is chosen afresh each time).  Sets DOVECOT_PID, DOVECOT_PORT,
+# DOVECOT_SOCKET (LMTP UNIX socket) and DOVECOT_LOG.
+dovecot_start() {
+	DOVECOT_DIR=$1
+	DOVECOT_ERROR=
+	if [ "$(id -u)" != 0 ]; then
+		DOVECOT_ERROR="must run as root (Dovecot drops to the mail user)"
+		return 1
+	fi
+	if [ -n "$DOVECOT_PID" ]; then
+		DOVECOT_ERROR="a private Dovecot is already running (pid $DOVECOT_PID)"
+		return 1
+	fi
+	mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$DOVECOT_DIR/mail" || {
+		DOVECOT_ERROR="cannot create $DOVECOT_DIR"
+		return 1
+	}
+	chmod 755 "$DOVECOT_DIR"
+	chown nobody:nogroup "$DOVECOT_DIR/mail"
+	dovecot_install "$DOVECOT_DIR/apt.log" || return 1
+
+	DOVECOT_PORT=$(dovecot_free_port)
+	if [ -z "$DOVECOT_PORT" ] || [ "$DOVECOT_PORT" -le 10000 ]; then
+		DOVECOT_ERROR="no free port above 10000"
+		return 1
+	fi
+	DOVECOT_SOCKET=$DOVECOT_DIR/lmtp
+	DOVECOT_LOG=$DOVECOT_DIR/dovecot.log
+	dovecot_write_conf
+	# A leftover socket from an earlier start would look ready at once.
+	rm -f "$DOVECOT_SOCKET" "$DOVECOT_DIR/run/master.pid"
+
+	# -F keeps the master in the foreground, so $! is its PID: we stop
+	# exactly the process we started.
+	/usr/sbin/dovecot -F -c "$DOVECOT_DIR/dovecot.conf" \
+		>> "$DOVECOT_DIR/dovecot.stderr" 2>&1 &
+	DOVECOT_PID=$!
+	_dv_i=0
+	while [ ! -S "$DOVECOT_SOCKET" ] || [ ! -s "$DOVECOT_DIR/run/master.pid" ]; do
+		if ! kill -0 "$DOVECOT_PID" 2>/dev/null; then
+			DOVECOT_PID=
+			DOVECOT_ERROR="dovecot exited at start: $(tail -n 3 "$DOVECOT_DIR/dovecot.stderr" 2>/dev/null)"
+			return 1
+		fi
+		_dv_i=$((_dv_i + 1))
+		if [ $_dv_i -ge 100 ]; then
+			dovecot_stop
+			DOVECOT_ERROR="dovecot LMTP socket did not appear within 10 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# Stop the Dovecot that dovecot_start started (TERM, then KILL after 5 s),
+# and wait until it is gone.  Harmless when none is running.
+dovecot_stop() {
+	[ -n "$DOVECOT_PID" ] || return 0
+	if kill -0 "$DOVECOT_PID" 2>/dev/null; then
+		kill "$DOVECOT_PID" 2>/dev/null
+		_dv_i=0
+		while kill -0 "$DOVECOT_PID" 2>/dev/null && [ $_dv_i -lt 50 ]; do
+			sleep 0.1
+			_dv_i=$((_dv_i + 1))
+		done
+		kill -0 "$DOVECOT_PID" 2>/dev/null && kill -KILL "$DOVECOT_PID" 2>/dev/null
+	fi
+	# Reap it (it is our child), so no zombie is left behind.
+	wait "$DOVECOT_PID" 2>/dev/null
+	DOVECOT_PID=
+	return 0
+}
+
+# The Maildir of a recipient (Dovecot's %n: the local part).
+dovecot_maildir() {
+	echo "$DOVECOT_DIR/mail/${1%%@*}/Maildir"
+}
+
+# Number of delivered messages in a recipient's Maildir.
+dovecot_count() {
+	find "$(dovecot_maildir "$1")/new" "$(dovecot_maildir "$1")/cur" \
+		-type f 2>/dev/null | wc -l
+}
+
+# The Maildir files of a recipient, oldest delivery first.  Names are
+# <secs>.M<usecs>P<pid>.<host> with usecs not zero-padded: sort as numbers.
+dovecot_files() {
+	for f in "$(dovecot_maildir "$1")"/new/*; do
+		[ -f "$f" ] || continue
+		n=$(basename "$f")
+		rest=${n#*.M}
+		echo "${n%%.*} ${rest%%P*} $f"
+	done | sort -n -k1,1 -k2,2 | cut -d' ' -f3-
+}
+
+# Print the tail of Dovecot's log (for a FAIL message).
+dovecot_log_tail() {
+	for f in "$DOVECOT_DIR/dovecot.stderr" "$DOVECOT_LOG"; do
+		[ -s "$f" ] || continue
+		echo "--- $(basename "$f") (tail) ---"
+		tail -n 20 "$f"
+	done
+}
+
+# --- the imip-agent side -----------------------------------------------------
+# imip_conf DIR: a throw-away imip.conf in DIR/imip.conf (IMIP_CONF) with
+# its store, preference, journal and static directories under DIR, logging
+# to stderr, and a sendmail_path that records each call (arguments, one
+# line) in DIR/sendmail.calls and accepts the message.
+imip_conf() {
+	mkdir -p "$1/store" "$1/preferences" "$1/journal" "$1/static" || {
+		DOVECOT_ERROR="cannot create $1"
+		return 1
+	}
+	printf '#!/bin/sh\necho "$*" >> "%s/sendmail.calls"\ncat > /dev/null\nexit 0\n' \
+		"$1" > "$1/sendmail"
+	chmod 755 "$1/sendmail"
+	IMIP_CONF=$1/imip.conf
+	cat > "$IMIP_CONF" <<CONF
+# written by tests/integration/lib-dovecot.sh
+store_dir = $1/store
+preferences_dir = $1/preferences
+journal_dir = $1/journal
+static_dir = $1/static
+calendar_sender = calendar@example.com
+local_domains = example.com
+default_tzid = UTC
+log_target = stderr
+sendmail_path = $1/sendmail
+CONF
+}
+
+# Number of sendmail_path calls so far.
+imip_sendmail_calls() {
+	if [ -f "$1/sendmail.calls" ]; then
+		wc -l < "$1/sendmail.calls"
+	else
+		echo 0
+	fi
+}
