@@ -75,15 +75,11 @@ static void outgoing_reply(struct handler *h, struct ical_object *obj,
 {
 	struct ical_object *stored = NULL;
 	GPtrArray *props = g_ptr_array_new();
-	GPtrArray *comps = g_ptr_array_new();
+	GPtrArray *comps = ical_object_components(obj);
 	const char *error = NULL;
 	bool changed_any = false;
 	int ret = 1;
 
-	if (obj->master != NULL)
-		g_ptr_array_add(comps, obj->master);
-	for (unsigned int i = 0; i < obj->overrides->len; i++)
-		g_ptr_array_add(comps, g_ptr_array_index(obj->overrides, i));
 	if (calstore_load(h->su, obj->uid, &stored, &error) < 0) {
 		ret = -1;
 	} else if (stored == NULL) {
@@ -161,13 +157,10 @@ static int outgoing_remove_attendees(struct handler *h,
 				     const char **error_r)
 {
 	icalcomponent *comp = itip_object_first(cancel);
-	GPtrArray *targets = g_ptr_array_new();
+	GPtrArray *targets = ical_object_components(stored);
 	unsigned int removed = 0;
 	int ret = 0;
 
-	g_ptr_array_add(targets, stored->master);
-	for (unsigned int i = 0; i < stored->overrides->len; i++)
-		g_ptr_array_add(targets, g_ptr_array_index(stored->overrides, i));
 	for (unsigned int i = 0; i < targets->len && ret == 0; i++) {
 		icalcomponent *target = g_ptr_array_index(targets, i);
 		icalproperty *prop;

@@ -292,11 +292,7 @@ static void person_reply(struct handler *h, struct ical_object *obj,
 
 	if (stored == NULL)
 		return;
-	comps = g_ptr_array_new();
-	if (obj->master != NULL)
-		g_ptr_array_add(comps, obj->master);
-	for (unsigned int i = 0; i < obj->overrides->len; i++)
-		g_ptr_array_add(comps, g_ptr_array_index(obj->overrides, i));
+	comps = ical_object_components(obj);
 	props = g_ptr_array_new();
 	for (unsigned int i = 0; i < comps->len && ret == 1; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);

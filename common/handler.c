@@ -559,14 +559,9 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 		   struct ical_object *stored, struct imip_part_result *pr,
 		   const char **error_r)
 {
-	GPtrArray *comps = g_ptr_array_new();
-	unsigned int done = 0, stale = 0;
+	GPtrArray *comps = ical_object_components(cancel);
+	unsigned int done = 0;
 	int ret = 0;
-
-	if (cancel->master != NULL)
-		g_ptr_array_add(comps, cancel->master);
-	for (unsigned int i = 0; i < cancel->overrides->len; i++)
-		g_ptr_array_add(comps, g_ptr_array_index(cancel->overrides, i));
 
 	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);
@@ -581,9 +576,7 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 			if (old == NULL)
 				old = stored->master;
 		}
-		if (itip_compare(comp, old, false) != ITIP_NEWER) {
-			stale++;
-		} else {
+		if (itip_compare(comp, old, false) == ITIP_NEWER) {
 			ret = rid == NULL ?
 				handler_cancel_whole(h, stored, comp, cancel->vcal, error_r) :
 				handler_cancel_instance(h, stored, comp, cancel->vcal, rid, error_r);
@@ -607,7 +600,6 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 	else
 		handler_outcome(pr, IMIP_OUTCOME_CANCELLED,
 				"%u occurrence(s) cancelled", done);
-	(void)stale;
 	return 0;
 }
 
@@ -635,7 +627,7 @@ int handler_apply_add(struct handler *h, const struct ical_object *add,
 		      const char **error_r)
 {
 	struct ical_object *stored = NULL;
-	GPtrArray *comps = g_ptr_array_new();
+	GPtrArray *comps = ical_object_components(add);
 	unsigned int added = 0;
 	int ret = 0;
 
@@ -651,10 +643,6 @@ int handler_apply_add(struct handler *h, const struct ical_object *add,
 		g_ptr_array_free(comps, TRUE);
 		return 0;
 	}
-	if (add->master != NULL)
-		g_ptr_array_add(comps, add->master);
-	for (unsigned int i = 0; i < add->overrides->len; i++)
-		g_ptr_array_add(comps, g_ptr_array_index(add->overrides, i));
 	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
 		icalcomponent *inst = icalcomponent_new_clone(g_ptr_array_index(comps, i));
 		icalproperty *start = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);

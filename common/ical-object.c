@@ -1119,16 +1119,23 @@ char *ical_component_to_text(icalcomponent *comp, const char *method,
 	return text;
 }
 
-char *ical_object_to_text(const struct ical_object *obj, const char *method)
+GPtrArray *ical_object_components(const struct ical_object *obj)
 {
 	GPtrArray *comps = g_ptr_array_new();
-	char *text;
 
-	ical_library_init();
 	if (obj->master != NULL)
 		g_ptr_array_add(comps, obj->master);
 	for (guint i = 0; i < obj->overrides->len; i++)
 		g_ptr_array_add(comps, obj->overrides->pdata[i]);
+	return comps;
+}
+
+char *ical_object_to_text(const struct ical_object *obj, const char *method)
+{
+	GPtrArray *comps = ical_object_components(obj);
+	char *text;
+
+	ical_library_init();
 	text = ical_calendar_to_text(ical_text_calendar(method), comps,
 				     obj->vcal);
 	g_ptr_array_free(comps, TRUE);

@@ -56,6 +56,10 @@ struct ical_object *ical_object_from_texts(const char *master_text,
 struct ical_object *ical_object_copy(const struct ical_object *obj);
 void ical_object_free(struct ical_object *obj);
 
+/* Every component of the object, master first (a new array that does not
+   own the components). */
+GPtrArray *ical_object_components(const struct ical_object *obj);
+
 /* The override with this normalised rid, or NULL. */
 icalcomponent *ical_object_find_override(const struct ical_object *obj,
 					 const char *rid);

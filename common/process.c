@@ -146,11 +146,7 @@ static bool imip_object_is_usable(enum itip_method method,
 	}
 	if (obj->kind != ICAL_VEVENT_COMPONENT || !needs_start)
 		return true;
-	comps = g_ptr_array_new();
-	if (obj->master != NULL)
-		g_ptr_array_add(comps, obj->master);
-	for (unsigned int i = 0; i < obj->overrides->len; i++)
-		g_ptr_array_add(comps, g_ptr_array_index(obj->overrides, i));
+	comps = ical_object_components(obj);
 	for (unsigned int i = 0; i < comps->len && ok; i++) {
 		struct icaltimetype start =
 			icalcomponent_get_dtstart(g_ptr_array_index(comps, i));
