@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2034  # variables are for the sourcing script
 # Sourced library for the integration tests: a private Dovecot LMTP server
 # in a temporary directory (reference/dovecot.md section 17.4), started and
 # stopped by PID so that no other Dovecot on the machine is touched.
@@ -41,7 +41,7 @@ dovecot_mktemp() {
 	# Dovecot's mail user must be able to reach the mail directory below.
 	chmod 755 "$DOVECOT_TMP"
 	trap dovecot_cleanup EXIT
-	trap 'exit 1' INT TERM
+	trap 'exit 1' HUP INT TERM PIPE
 }
 
 dovecot_cleanup() {

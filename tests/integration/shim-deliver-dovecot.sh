@@ -21,7 +21,7 @@ BUILD=${1:-$SRC/build}
 SHIM=$BUILD/mta-shim/imip-shim
 ADMIN=$BUILD/tools/imip-admin
 NAME=shim-deliver-dovecot
-# shellcheck source=tests/integration/lib-dovecot.sh
+# shellcheck source=SCRIPTDIR/lib-dovecot.sh
 . "$SRC/tests/integration/lib-dovecot.sh"
 
 fail() {
@@ -30,7 +30,9 @@ fail() {
 	exit 1
 }
 
-[ -x "$SHIM" ] && [ -x "$ADMIN" ] || fail "no imip-shim/imip-admin in $BUILD"
+if [ ! -x "$SHIM" ] || [ ! -x "$ADMIN" ]; then
+	fail "no imip-shim/imip-admin in $BUILD"
+fi
 dovecot_mktemp imip-shim-dovecot || fail "$DOVECOT_ERROR"
 T=$DOVECOT_TMP
 imip_conf "$T/imip" || fail "$DOVECOT_ERROR"
@@ -96,6 +98,7 @@ cmp -s "$T/m1.body" "$T/got1.body" || \
 	fail "plain message body changed: $(diff "$T/m1.body" "$T/got1.body" | head -n 10)"
 
 # order: the summary was delivered before the original
+# shellcheck disable=SC2046  # mktemp paths have no blanks
 set -- $(dovecot_files "$VINCENT")
 [ $# = 2 ] || fail "cannot list the messages of $VINCENT"
 summary=$1 original=$2

@@ -24,7 +24,7 @@ BUILD=${1:-$SRC/build}
 SHIM=$BUILD/mta-shim/imip-shim
 ADMIN=$BUILD/tools/imip-admin
 NAME=shim-person-dovecot
-# shellcheck source=tests/integration/lib-dovecot.sh
+# shellcheck source=SCRIPTDIR/lib-dovecot.sh
 . "$SRC/tests/integration/lib-dovecot.sh"
 
 fail() {
@@ -33,7 +33,9 @@ fail() {
 	exit 1
 }
 
-[ -x "$SHIM" ] && [ -x "$ADMIN" ] || fail "no imip-shim/imip-admin in $BUILD"
+if [ ! -x "$SHIM" ] || [ ! -x "$ADMIN" ]; then
+	fail "no imip-shim/imip-admin in $BUILD"
+fi
 dovecot_mktemp imip-person-dovecot || fail "$DOVECOT_ERROR"
 T=$DOVECOT_TMP
 imip_conf "$T/imip" || fail "$DOVECOT_ERROR"

@@ -22,6 +22,7 @@ import email
 import email.policy
 import email.utils
 import fnmatch
+import glob
 import os
 import re
 import shlex
@@ -326,6 +327,17 @@ class Scenario:
         raise Failure("step has neither `message` nor `generate` nor `admin`")
 
     def run_step(self, index, step, now):
+        if "remove" in step:
+            # derived data lost (a crash, an admin's mistake): the files
+            # matching these globs, relative to the temp dir, are deleted
+            removed = 0
+            for pattern in step["remove"]:
+                for path in glob.glob(os.path.join(self.tmp, pattern)):
+                    os.unlink(path)
+                    removed += 1
+            if removed == 0:
+                raise Failure("remove: nothing matched %s" % step["remove"])
+            return
         if "admin" in step:
             out, _ = self.run_admin(step["admin"], now, step.get("status", 0))
             if "output" in step and out.rstrip("\n") != step["output"].rstrip("\n"):
