@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Command-line contract of imip-shim and imip-admin: exit statuses an MTA
+and an administrator rely on (imip-shim(8), imip-admin(8)), and replies
+handed to sendmail_path outside --dry-run.
+
+Usage: tests/cli/run.py --build BUILDDIR
+Prints "ok NAME" / "not ok NAME: why" per case and "N passed, N failed"."""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+INVITE = os.path.join(TOP, "samples", "01-invitation.eml")
+ADD = os.path.join(TOP, "tests", "scenarios", "add-refresh-default", "add.eml")
+NOW = "20141120T120000Z"
+
+
+class Case:
+    def __init__(self, build, tmp):
+        self.shim = os.path.join(build, "mta-shim", "imip-shim")
+        self.admin = os.path.join(build, "tools", "imip-admin")
+        self.tmp = tmp
+        self.conf = os.path.join(tmp, "imip.conf")
+        self.calls = os.path.join(tmp, "sendmail-calls")
+        sendmail = os.path.join(tmp, "sendmail")
+        with open(sendmail, "w") as f:
+            # records argv and the message, as a real sendmail would take it
+            f.write('#!/bin/sh\n{ echo "ARGV $*"; cat; echo "END"; } >> "%s"\n'
+                    % self.calls)
+        os.chmod(sendmail, 0o755)
+        with open(self.conf, "w") as f:
+            for d in ("store", "preferences", "journal", "static"):
+                f.write("%s_dir = %s/%s\n" % (d, tmp, d))
+            f.write("calendar_sender = calendar@example.com\n"
+                    "local_domains = example.com\ndefault_tzid = UTC\n"
+                    "log_target = stderr\nsendmail_path = %s\n" % sendmail)
+
+    def run(self, args, stdin=None):
+        env = dict(os.environ, IMIP_NOW=NOW)
+        data = open(stdin, "rb").read() if stdin else b""
+        r = subprocess.run(args, input=data, env=env, capture_output=True,
+                           timeout=60)
+        return r.returncode, r.stdout.decode("utf-8", "replace"), \
+            r.stderr.decode("utf-8", "replace")
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cases(c):
+    """Each yields (name, expected status, args, stdin, extra check)."""
+    person = [c.shim, "-c", c.conf, "--role", "person",
+              "--recipient", "vincent.vole@example.com",
+              "--sender", "paul.boddie@example.com"]
+    yield ("shim without --role is a usage error", 64,
+           [c.shim, "-c", c.conf], None, None)
+    yield ("shim with an unknown role is a usage error", 64,
+           [c.shim, "-c", c.conf, "--role", "boss", "--recipient", "a@b.example"],
+           None, None)
+    yield ("shim person role without --recipient is a usage error", 64,
+           [c.shim, "-c", c.conf, "--role", "person"], None, None)
+    yield ("shim with a malformed --deliver target is a usage error", 64,
+           person + ["--deliver", "carrier-pigeon:x"], INVITE, None)
+    bad = os.path.join(c.tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("store_dri = /tmp/typo\n")
+    yield ("shim with an unknown imip.conf key is a configuration error", 78,
+           [c.shim, "-c", bad, "--role", "person", "--recipient", "a@b.example"],
+           INVITE, lambda out, err: "store_dri" in err)
+    yield ("shim with a missing imip.conf is a configuration error", 78,
+           [c.shim, "-c", os.path.join(c.tmp, "none.conf"), "--role", "person",
+            "--recipient", "a@b.example"], INVITE, None)
+    yield ("shim --help exits 0", 0, [c.shim, "--help"], None,
+           lambda out, err: "--role" in out)
+    yield ("shim --version exits 0", 0, [c.shim, "--version"], None,
+           lambda out, err: "imip-shim" in out)
+    yield ("hand-back to a closed LMTP port is a temporary failure (75)", 75,
+           person + ["--deliver", "lmtp:127.0.0.1:%d" % closed_port()],
+           INVITE, lambda out, err: "outcome=added" in err)
+    yield ("hand-back to an unwritable mbox is a temporary failure (75)", 75,
+           person + ["--deliver", "mbox:%s/no-such-dir/mbox" % c.tmp],
+           INVITE, None)
+    mbox = os.path.join(c.tmp, "mbox")
+    yield ("a calendar error still delivers and exits 0", 0,
+           person + ["--deliver", "mbox:" + mbox],
+           os.path.join(TOP, "tests", "scenarios", "malformed-no-vcalendar",
+                        "broken.eml"),
+           lambda out, err: "outcome=error" in err and os.path.getsize(mbox) > 0)
+    yield ("a reply goes to sendmail_path as sendmail -i -f FROM -- RCPT", 0,
+           person + ["--deliver", "none"], ADD,
+           lambda out, err: sendmail_called(c))
+    yield ("admin without a command is a usage error", 64, [c.admin], None, None)
+    yield ("admin with an unknown command is a usage error", 64,
+           [c.admin, "-c", c.conf, "frobnicate"], None, None)
+    yield ("admin events for a user without a store exits 1", 1,
+           [c.admin, "-c", c.conf, "events", "nobody@example.com"], None, None)
+    yield ("admin show of an unknown UID exits 1", 1,
+           [c.admin, "-c", c.conf, "show", "vincent.vole@example.com", "nope"],
+           None, None)
+    yield ("admin with a bad imip.conf is a configuration error", 78,
+           [c.admin, "-c", bad, "events", "vincent.vole@example.com"], None, None)
+    yield ("admin pref rejects an invalid value", 64,
+           [c.admin, "-c", c.conf, "pref", "vincent.vole@example.com",
+            "incoming", "everything"], None, None)
+    yield ("admin pref rejects an unknown preference", 64,
+           [c.admin, "-c", c.conf, "pref", "vincent.vole@example.com",
+            "colour", "blue"], None, None)
+
+
+def sendmail_called(c):
+    if not os.path.exists(c.calls):
+        return False
+    text = open(c.calls).read()
+    return ("ARGV -i -f calendar@example.com -- paul.boddie@example.com" in text
+            and "Auto-Submitted: auto-replied" in text
+            and "\r\n" not in text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    args = ap.parse_args()
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Case(os.path.abspath(args.build), tmp)
+        for name, status, argv, stdin, check in cases(c):
+            rc, out, err = c.run(argv, stdin)
+            why = None
+            if rc != status:
+                why = "exit status %d, expected %d: %s" % (rc, status,
+                                                           err.strip()[-300:])
+            elif check is not None and not check(out, err):
+                why = "check failed: %s" % err.strip()[-300:]
+            if why:
+                failed += 1
+                print("not ok %s: %s" % (name, why))
+            else:
+                passed += 1
+                print("ok %s" % name)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
