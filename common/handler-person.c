@@ -79,6 +79,26 @@ static bool person_check_sender_attendees(struct handler *h,
 	return true;
 }
 
+/* DESIGN.md rule 4: the user's own events change only through the
+   outgoing handler (copies of what the user sent), never through incoming
+   mail that claims to come from the user as organiser.  false with the
+   outcome set. */
+static bool person_check_foreign_organiser(struct handler *h,
+					   const struct ical_object *obj,
+					   struct imip_part_result *pr)
+{
+	char *organiser = ical_organizer_of(itip_object_first(obj));
+	bool foreign = organiser == NULL || strcmp(organiser, h->user) != 0;
+
+	if (!foreign)
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"the organiser is the recipient %s itself; "
+				"only the user's own outgoing copies may change "
+				"the user's events", h->user);
+	g_free(organiser);
+	return foreign;
+}
+
 /* RFC 5546 allows an organiser to hand an event over; the user decides
    how far (organiser_replacement). */
 static bool person_check_replacement(struct handler *h,
@@ -193,20 +213,8 @@ static void person_request(struct handler *h, struct ical_object *obj,
 		person_counter(h, obj, pr);
 		return;
 	}
-	organiser = ical_organizer_of(itip_object_first(obj));
-	if (organiser != NULL && strcmp(organiser, h->user) == 0) {
-		/* DESIGN.md rule 4: the user's own events change only
-		   through the outgoing handler, never through mail that
-		   claims to come from them. */
-		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
-				"the organiser is the recipient %s itself; "
-				"only the user's own outgoing copies may change "
-				"the user's events", h->user);
-		g_free(organiser);
-		return;
-	}
-	g_free(organiser);
-	if (!handler_check_organiser(h, obj, pr))
+	if (!person_check_foreign_organiser(h, obj, pr) ||
+	    !handler_check_organiser(h, obj, pr))
 		return;
 	if (is_request && !itip_object_has_attendee(obj, h->user)) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
@@ -245,7 +253,8 @@ static void person_cancel(struct handler *h, struct ical_object *obj,
 	struct ical_object *stored = NULL;
 	const char *error;
 
-	if (!handler_check_organiser(h, obj, pr))
+	if (!person_check_foreign_organiser(h, obj, pr) ||
+	    !handler_check_organiser(h, obj, pr))
 		return;
 	if (!person_cancel_names_user(h, obj)) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
@@ -376,7 +385,8 @@ static void person_add(struct handler *h, struct ical_object *obj,
 	char *response, *organiser, *text;
 	const char *error;
 
-	if (!handler_check_organiser(h, obj, pr))
+	if (!person_check_foreign_organiser(h, obj, pr) ||
+	    !handler_check_organiser(h, obj, pr))
 		return;
 	response = handler_pref(h, "add_method_response");
 	if (g_strcmp0(response, "ignore") == 0) {
@@ -489,7 +499,8 @@ static void person_declinecounter(struct handler *h, struct ical_object *obj,
 	const char *error;
 	unsigned int removed;
 
-	if (!handler_check_organiser(h, obj, pr))
+	if (!person_check_foreign_organiser(h, obj, pr) ||
+	    !handler_check_organiser(h, obj, pr))
 		return;
 	rid = ical_rid_of(itip_object_first(obj));
 	offers = fb_list_new();
