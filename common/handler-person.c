@@ -206,7 +206,6 @@ static void person_request(struct handler *h, struct ical_object *obj,
 			   bool is_request, struct imip_part_result *pr)
 {
 	struct handler_store_stats stats;
-	char *organiser;
 	const char *error;
 
 	if (is_request && person_request_is_counter(h, obj)) {
