@@ -59,6 +59,35 @@ int derive_object_periods(const struct derive_params *p,
 				    &endless, error_r);
 }
 
+static bool derive_partstat_is_busy(icalparameter_partstat partstat);
+
+static bool derive_is_self(const struct derive_params *p, const char *address)
+{
+	if (address == NULL)
+		return false;
+	if (strcmp(address, p->user) == 0)
+		return true;
+	for (unsigned int i = 0; p->aliases != NULL && i < p->aliases->len; i++) {
+		if (strcmp(address, g_ptr_array_index(p->aliases, i)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The user's PARTSTAT under any of the user's addresses. */
+static bool derive_self_is_busy(const struct derive_params *p,
+				icalcomponent *comp)
+{
+	if (derive_partstat_is_busy(itip_partstat_of(comp, p->user)))
+		return true;
+	for (unsigned int i = 0; p->aliases != NULL && i < p->aliases->len; i++) {
+		if (derive_partstat_is_busy(itip_partstat_of(
+			comp, g_ptr_array_index(p->aliases, i))))
+			return true;
+	}
+	return false;
+}
+
 static bool derive_partstat_is_busy(icalparameter_partstat partstat)
 {
 	return partstat == ICAL_PARTSTAT_ACCEPTED ||
@@ -80,7 +109,7 @@ static icalcomponent *derive_instance_comp(const struct ical_object *obj,
 }
 
 static void derive_attendee_periods(struct derive_tables *t,
-				    const char *user, icalcomponent *comp,
+				    const struct derive_params *p, icalcomponent *comp,
 				    const struct fb_period *period)
 {
 	icalproperty *prop;
@@ -92,7 +121,7 @@ static void derive_attendee_periods(struct derive_tables *t,
 		icalparameter *param = icalproperty_get_first_parameter(
 			prop, ICAL_PARTSTAT_PARAMETER);
 
-		if (address != NULL && strcmp(address, user) != 0 &&
+		if (address != NULL && !derive_is_self(p, address) &&
 		    param != NULL &&
 		    derive_partstat_is_busy(icalparameter_get_partstat(param)))
 			fb_list_add(derive_other(t, address), period);
@@ -110,18 +139,16 @@ static void derive_add_object(const struct derive_params *p,
 			g_ptr_array_index(periods->periods, i);
 		icalcomponent *comp = derive_instance_comp(obj, period);
 		char *organiser = comp == NULL ? NULL : ical_organizer_of(comp);
-		bool own_event = organiser != NULL &&
-				 strcmp(organiser, p->user) == 0;
+		bool own_event = derive_is_self(p, organiser);
 
 		if (comp == NULL) {
 			g_free(organiser);
 			continue;
 		}
-		if (own_event ||
-		    derive_partstat_is_busy(itip_partstat_of(comp, p->user)))
+		if (own_event || derive_self_is_busy(p, comp))
 			fb_list_add(t->own, period);
 		if (own_event)
-			derive_attendee_periods(t, p->user, comp, period);
+			derive_attendee_periods(t, p, comp, period);
 		else if (organiser != NULL)
 			fb_list_add(derive_other(t, organiser), period);
 		g_free(organiser);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <time.h>
+#include <glib.h>
 #include <libical/ical.h>
 
 struct imip_config;
@@ -20,6 +21,9 @@ struct derive_params {
 	const char *user;
 	icaltimezone *user_zone;
 	time_t now;
+	/* other addresses of the user (char *), or NULL; rebuilds know only
+	   the calendar address */
+	const GPtrArray *aliases;
 };
 
 /* Recompute, for one UID, the user's own free/busy and every

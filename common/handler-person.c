@@ -39,7 +39,7 @@ static struct ical_object *person_load_organised(struct handler *h,
 				"event %s is not stored", uid);
 		return NULL;
 	}
-	if (!itip_object_is_organised_by(stored, h->user)) {
+	if (!handler_object_is_self_organised(h, stored)) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"recipient %s is not the organiser", h->user);
 		ical_object_free(stored);
@@ -88,7 +88,7 @@ static bool person_check_foreign_organiser(struct handler *h,
 					   struct imip_part_result *pr)
 {
 	char *organiser = ical_organizer_of(itip_object_first(obj));
-	bool foreign = organiser == NULL || strcmp(organiser, h->user) != 0;
+	bool foreign = organiser == NULL || !handler_is_self(h, organiser);
 
 	if (!foreign)
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
@@ -150,7 +150,7 @@ static bool person_request_is_counter(struct handler *h,
 	    itip_sender_is_organiser(itip_object_first(obj), h->senders) ||
 	    calstore_load(h->su, obj->uid, &stored, &error) <= 0)
 		return false;
-	if (itip_object_is_organised_by(stored, h->user)) {
+	if (handler_object_is_self_organised(h, stored)) {
 		props = g_ptr_array_new();
 		itip_sender_attendees(itip_object_first(obj), h->senders, props);
 		for (unsigned int i = 0; i < props->len && !counter; i++) {
@@ -215,7 +215,7 @@ static void person_request(struct handler *h, struct ical_object *obj,
 	if (!person_check_foreign_organiser(h, obj, pr) ||
 	    !handler_check_organiser(h, obj, pr))
 		return;
-	if (is_request && !itip_object_has_attendee(obj, h->user)) {
+	if (is_request && !handler_object_has_self_attendee(h, obj)) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"recipient %s is not an attendee", h->user);
 		return;
@@ -243,7 +243,7 @@ static bool person_cancel_names_user(struct handler *h,
 	   that lists attendees is for them (attendees being removed). */
 	if (icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY) == NULL)
 		return true;
-	return itip_object_has_attendee(obj, h->user);
+	return handler_object_has_self_attendee(h, obj);
 }
 
 static void person_cancel(struct handler *h, struct ical_object *obj,

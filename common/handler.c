@@ -26,6 +26,42 @@ void handler_outcome(struct imip_part_result *pr, enum imip_outcome_code code,
 	va_end(args);
 }
 
+bool handler_is_self(const struct handler *h, const char *address)
+{
+	if (address == NULL)
+		return false;
+	if (strcmp(address, h->user) == 0)
+		return true;
+	for (unsigned int i = 0; h->aliases != NULL && i < h->aliases->len; i++) {
+		if (strcmp(address, g_ptr_array_index(h->aliases, i)) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool handler_object_has_self_attendee(const struct handler *h,
+				      const struct ical_object *obj)
+{
+	if (itip_object_has_attendee(obj, h->user))
+		return true;
+	for (unsigned int i = 0; h->aliases != NULL && i < h->aliases->len; i++) {
+		if (itip_object_has_attendee(obj, g_ptr_array_index(h->aliases, i)))
+			return true;
+	}
+	return false;
+}
+
+bool handler_object_is_self_organised(const struct handler *h,
+				      const struct ical_object *obj)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	char *organiser = comp == NULL ? NULL : ical_organizer_of(comp);
+	bool self = handler_is_self(h, organiser);
+
+	g_free(organiser);
+	return self;
+}
+
 void handler_store_error(struct handler *h, struct imip_part_result *pr,
 			 const char *what, const char *error)
 {
@@ -142,6 +178,7 @@ int handler_derive(struct handler *h, const char *uid, const char **error_r)
 	struct derive_params p = {
 		.config = h->config, .su = h->su, .user = h->user,
 		.user_zone = h->user_zone, .now = h->ctx->now,
+		.aliases = h->aliases,
 	};
 	bool own_changed = false;
 
@@ -518,10 +555,33 @@ static int handler_put_cancelled(struct handler *h, const char *uid,
 	return r;
 }
 
+/* :deletecancelled (RFC 9671): the event goes, nothing is kept. */
+static int handler_delete_stored(struct handler *h, struct ical_object *stored,
+				 const char **error_r)
+{
+	GPtrArray *comps = ical_object_components(stored);
+	int ret = 0;
+
+	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
+		char *rid = ical_rid_of(g_ptr_array_index(comps, i));
+
+		if (store_object_delete(h->su, stored->uid, rid, error_r) < 0)
+			ret = -1;
+		g_free(rid);
+	}
+	g_ptr_array_free(comps, TRUE);
+	return ret;
+}
+
 static int handler_cancel_whole(struct handler *h, struct ical_object *stored,
 				icalcomponent *cancel_comp, icalcomponent *cancel_tz,
 				const char **error_r)
 {
+	if (stored != NULL && h->options->delete_cancelled) {
+		if (handler_delete_stored(h, stored, error_r) < 0)
+			return -1;
+		return handler_queue_remove(h, stored->uid, NULL, NULL, error_r);
+	}
 	if (stored == NULL)
 		return handler_put_cancelled(h, icalcomponent_get_uid(cancel_comp),
 					     cancel_comp, cancel_comp, cancel_tz,

@@ -30,6 +30,10 @@ struct handler {
 	struct imip_result *result;
 	/* set when the user's own free/busy changed: republish at the end */
 	bool own_fb_changed;
+	const struct imip_options *options;	/* never NULL */
+	/* the user's other addresses (:addresses), normalised; the user's
+	   own address is not in it */
+	const GPtrArray *aliases;
 };
 
 typedef void handler_func_t(struct handler *h, enum itip_method method,
@@ -38,6 +42,15 @@ typedef void handler_func_t(struct handler *h, enum itip_method method,
 
 handler_func_t handler_person;
 handler_func_t handler_outgoing;
+
+/* true if address (normalised) is the user: the calendar address or one
+   of the aliases. */
+bool handler_is_self(const struct handler *h, const char *address);
+/* The user is an ATTENDEE of the master or an override / the ORGANIZER. */
+bool handler_object_has_self_attendee(const struct handler *h,
+				      const struct ical_object *obj);
+bool handler_object_is_self_organised(const struct handler *h,
+				      const struct ical_object *obj);
 
 /* Set the object's outcome and reason (printf-like). */
 void handler_outcome(struct imip_part_result *pr, enum imip_outcome_code code,

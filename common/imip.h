@@ -83,17 +83,47 @@ struct imip_ctx {
 	time_t now;		/* imip_clock_now() unless the adapter says */
 };
 
+/* How far to go with a message (RFC 9671 processcalendar tags).  The
+   defaults (imip_process(), or a zeroed struct with allow_public set) are
+   what the MTA shim and the Dovecot plugin's automatic processing use. */
+struct imip_options {
+	/* PUBLISH, and calendar data without any METHOD (then taken as
+	   PUBLISH), are acted on (:allowpublic) */
+	bool allow_public;
+	/* only messages that create an object not stored yet (:invitesonly) */
+	bool invites_only;
+	/* only messages about objects already stored (:updatesonly) */
+	bool updates_only;
+	/* a CANCEL of a whole event removes it from the store instead of
+	   keeping it as cancelled (:deletecancelled) */
+	bool delete_cancelled;
+	/* other addresses of the user, matched like the calendar address
+	   when finding the user among ATTENDEEs or as ORGANIZER
+	   (:addresses); NULL-terminated, may be NULL */
+	const char *const *addresses;
+	/* only messages whose ORGANIZER is one of these (:organizers);
+	   NULL-terminated, NULL means any organiser */
+	const char *const *organizers;
+};
+
 /* Returns the stable name of an outcome ("added", "no_action", ...). */
 const char *imip_outcome_name(enum imip_outcome_code code);
 
 /* Process one already-read message for one calendar user.  Never fails:
    everything that goes wrong becomes an outcome (error/rejected) in the
    result.  `user` is a calendar address (with or without "mailto:"),
-   `envelope_sender` may be NULL.  The caller frees the result. */
+   `envelope_sender` may be NULL, `msg` NULL gives outcome error.  The
+   caller frees the result. */
 struct imip_result *
 imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
 	     const char *envelope_sender, const char *user,
 	     enum imip_role role);
+
+/* The same with options (NULL: the defaults). */
+struct imip_result *
+imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
+		  const char *envelope_sender, const char *user,
+		  enum imip_role role, const struct imip_options *options);
 
 void imip_result_free(struct imip_result **result);
 void imip_outgoing_free(struct imip_outgoing *out);

@@ -11,6 +11,7 @@
 #include "derive.h"
 #include "handler.h"
 #include "ical-object.h"
+#include "calstore.h"
 #include "mime-read.h"
 #include "outcome.h"
 #include "prefs.h"
@@ -161,6 +162,67 @@ static bool imip_object_is_usable(enum itip_method method,
 	return ok;
 }
 
+/* The RFC 9671 filters a Sieve script may ask for.  Returns false with
+   the outcome set when the object is to be left alone. */
+static bool imip_object_passes_options(struct handler *h,
+				       enum itip_method method,
+				       const struct ical_object *obj,
+				       struct imip_part_result *pr)
+{
+	const struct imip_options *o = h->options;
+	struct ical_object *stored = NULL;
+	const char *error;
+	char *organiser;
+	bool pass = true;
+	int r;
+
+	if (method == ITIP_METHOD_PUBLISH && !o->allow_public) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"published data is processed only with :allowpublic");
+		return false;
+	}
+	if (o->organizers != NULL && itip_method_is_organiser(method)) {
+		organiser = ical_organizer_of(itip_object_first(obj));
+		pass = false;
+		for (unsigned int i = 0; organiser != NULL && o->organizers[i] != NULL; i++) {
+			char *allowed = address_normalize(o->organizers[i]);
+
+			pass = pass || g_strcmp0(allowed, organiser) == 0;
+			g_free(allowed);
+		}
+		if (!pass)
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"organiser %s is not one of :organizers",
+					organiser != NULL ? organiser : "(none)");
+		g_free(organiser);
+		if (!pass)
+			return false;
+	}
+	if (!o->invites_only && !o->updates_only)
+		return true;
+	r = calstore_load(h->su, obj->uid, &stored, &error);
+	if (r < 0) {
+		handler_store_error(h, pr, "reading the event", error);
+		return false;
+	}
+	if (stored != NULL)
+		ical_object_free(stored);
+	if (o->updates_only && r == 0) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"not stored yet, and only updates are processed "
+				"(:updatesonly)");
+		pass = false;
+	} else if (o->invites_only &&
+		   (r > 0 || (method != ITIP_METHOD_REQUEST &&
+			      method != ITIP_METHOD_PUBLISH))) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"not a new invitation, and only those are "
+				"processed (:invitesonly)");
+		pass = false;
+	}
+	return pass;
+}
+
 static void imip_process_object(struct handler *h, enum itip_method method,
 				struct ical_object *obj)
 {
@@ -171,13 +233,20 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 
 	pr->summary = g_strdup(summary);
 	pr->freebusy = obj->kind == ICAL_VFREEBUSY_COMPONENT;
+	/* RFC 9671 3: calendar data without METHOD is published data */
+	if (method == ITIP_METHOD_NONE && h->options->allow_public) {
+		method = ITIP_METHOD_PUBLISH;
+		g_free(pr->method);
+		pr->method = g_strdup(itip_method_name(method));
+	}
 	if (method == ITIP_METHOD_NONE) {
 		handler_outcome(pr, IMIP_OUTCOME_ERROR,
 				"no METHOD in the calendar data or its "
 				"Content-Type");
 		return;
 	}
-	if (!imip_object_is_usable(method, obj, pr))
+	if (!imip_object_is_usable(method, obj, pr) ||
+	    !imip_object_passes_options(h, method, obj, pr))
 		return;
 	if (h->role == IMIP_ROLE_OUTGOING)
 		handler_outgoing(h, method, obj, pr);
@@ -374,20 +443,52 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 	store_user_close(&h->su);
 }
 
+static const struct imip_options imip_default_options = {
+	.allow_public = true,
+};
+
+static GPtrArray *imip_aliases_of(const struct imip_options *options,
+				  const char *user)
+{
+	GPtrArray *aliases = g_ptr_array_new_with_free_func(g_free);
+
+	for (unsigned int i = 0; options->addresses != NULL &&
+	     options->addresses[i] != NULL; i++) {
+		char *alias = address_normalize(options->addresses[i]);
+
+		if (alias == NULL || g_strcmp0(alias, user) == 0)
+			g_free(alias);
+		else
+			g_ptr_array_add(aliases, alias);
+	}
+	return aliases;
+}
+
 struct imip_result *
-imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
-	     const char *envelope_sender, const char *user_in,
-	     enum imip_role role)
+imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
+		  const char *envelope_sender, const char *user_in,
+		  enum imip_role role, const struct imip_options *options)
 {
 	struct imip_result *result = imip_result_new();
 	GPtrArray *senders = g_ptr_array_new_with_free_func(g_free);
 	char *user = address_normalize(user_in);
+	const struct imip_options *o = options != NULL ? options :
+		&imip_default_options;
+	GPtrArray *aliases = imip_aliases_of(o, user);
 	struct handler h = {
 		.ctx = ctx, .config = ctx->config, .user = user,
 		.senders = senders, .msg = msg, .role = role,
-		.result = result,
+		.result = result, .options = o, .aliases = aliases,
 	};
-
+	if (msg == NULL) {
+		imip_result_set(result, IMIP_OUTCOME_ERROR,
+				"the message could not be read");
+		imip_result_combine(result);
+		g_ptr_array_free(senders, TRUE);
+		g_ptr_array_free(aliases, TRUE);
+		g_free(user);
+		return result;
+	}
 	mime_message_senders(msg, envelope_sender, senders);
 	/* DESIGN.md rule 8: never answer automatic mail, nor our own */
 	h.may_send = !msg->auto_submitted &&
@@ -418,6 +519,15 @@ imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
 	}
 	imip_result_combine(result);
 	g_ptr_array_free(senders, TRUE);
+	g_ptr_array_free(aliases, TRUE);
 	g_free(user);
 	return result;
+}
+
+struct imip_result *
+imip_process(struct imip_ctx *ctx, const struct mime_message *msg,
+	     const char *envelope_sender, const char *user,
+	     enum imip_role role)
+{
+	return imip_process_with(ctx, msg, envelope_sender, user, role, NULL);
 }

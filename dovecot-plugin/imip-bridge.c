@@ -1,0 +1,237 @@
+/* The Dovecot plugins' door into libimip (imip-bridge.h).  This is the one
+   file of dovecot-plugin/ that includes GLib and libimip headers and none of
+   Dovecot's. */
+
+#include "imip-bridge.h"
+
+#include "imip.h"
+#include "clock.h"
+#include "config.h"
+#include "mime-read.h"
+#include "store.h"
+
+#include <string.h>
+
+struct imip_bridge {
+	struct imip_config *config;
+	struct store *store;
+};
+
+struct imip_bridge_result {
+	struct imip_result *result;
+	char *methods;
+	char *uid;
+	bool is_calendar;
+};
+
+struct imip_bridge_log {
+	imip_bridge_log_func_t *func;
+	void *context;
+};
+
+int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
+		     char **error_r)
+{
+	struct imip_bridge *bridge = g_new0(struct imip_bridge, 1);
+	char *error = NULL;
+
+	*bridge_r = NULL;
+	if (imip_config_load(config_path != NULL ? config_path :
+			     IMIP_CONFIG_DEFAULT_PATH, &bridge->config, &error) < 0 ||
+	    store_open(bridge->config, &bridge->store, &error) < 0) {
+		*error_r = error;
+		imip_bridge_close(&bridge);
+		return -1;
+	}
+	mime_init();
+	*bridge_r = bridge;
+	return 0;
+}
+
+void imip_bridge_close(struct imip_bridge **bridge_p)
+{
+	struct imip_bridge *bridge = *bridge_p;
+
+	if (bridge == NULL)
+		return;
+	*bridge_p = NULL;
+	if (bridge->store != NULL)
+		store_close(&bridge->store);
+	imip_config_free(&bridge->config);
+	g_free(bridge);
+}
+
+const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge)
+{
+	return bridge->config->calendar_sender;
+}
+
+size_t imip_bridge_message_limit(const struct imip_bridge *bridge)
+{
+	return bridge->config->limits.message_size;
+}
+
+static void imip_bridge_library_log(void *context, enum imip_log_level level,
+				    const char *message)
+{
+	const struct imip_bridge_log *log = context;
+	static const enum imip_bridge_log_level levels[] = {
+		[IMIP_LOG_DEBUG] = IMIP_BRIDGE_LOG_DEBUG,
+		[IMIP_LOG_INFO] = IMIP_BRIDGE_LOG_INFO,
+		[IMIP_LOG_WARNING] = IMIP_BRIDGE_LOG_WARNING,
+		[IMIP_LOG_ERROR] = IMIP_BRIDGE_LOG_ERROR,
+	};
+
+	if (log->func != NULL)
+		log->func(log->context, levels[level], message);
+}
+
+/* The summary of the parts for a log line: methods once each, first UID. */
+static void imip_bridge_describe(struct imip_bridge_result *r)
+{
+	GString *methods = g_string_new(NULL);
+
+	for (unsigned int i = 0; i < r->result->parts->len; i++) {
+		const struct imip_part_result *pr =
+			g_ptr_array_index(r->result->parts, i);
+
+		if (pr->method != NULL && strstr(methods->str, pr->method) == NULL) {
+			if (methods->len > 0)
+				g_string_append_c(methods, ',');
+			g_string_append(methods, pr->method);
+		}
+		if (r->uid == NULL && pr->uid != NULL)
+			r->uid = g_strdup(pr->uid);
+	}
+	if (methods->len == 0)
+		g_string_append_c(methods, '-');
+	if (r->uid == NULL)
+		r->uid = g_strdup("-");
+	r->methods = g_string_free(methods, FALSE);
+}
+
+static enum imip_role imip_bridge_role(const char *role)
+{
+	return g_strcmp0(role, "resource") == 0 ? IMIP_ROLE_RESOURCE :
+		IMIP_ROLE_PERSON;
+}
+
+struct imip_bridge_result *
+imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
+		    const char *envelope_sender, const char *user,
+		    const char *role, const struct imip_bridge_options *options,
+		    imip_bridge_log_func_t *log, void *log_context)
+{
+	struct imip_bridge_result *r = g_new0(struct imip_bridge_result, 1);
+	struct imip_bridge_log logger = { log, log_context };
+	struct imip_options o;
+	struct imip_ctx ctx;
+	struct mime_message *msg;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.config = bridge->config;
+	ctx.store = bridge->store;
+	ctx.log = imip_bridge_library_log;
+	ctx.log_context = &logger;
+	ctx.now = imip_clock_now();
+	if (options != NULL) {
+		memset(&o, 0, sizeof(o));
+		o.allow_public = options->allow_public;
+		o.invites_only = options->invites_only;
+		o.updates_only = options->updates_only;
+		o.delete_cancelled = options->delete_cancelled;
+		o.addresses = options->addresses;
+		o.organizers = options->organizers;
+	}
+	msg = mime_message_read(data, size, &bridge->config->limits);
+	if (msg == NULL) {
+		r->result = imip_process(&ctx, NULL, envelope_sender, user,
+					 imip_bridge_role(role));
+	} else {
+		r->is_calendar = msg->calendar_parts->len > 0 || msg->problem != NULL;
+		r->result = imip_process_with(&ctx, msg, envelope_sender, user,
+					      imip_bridge_role(role),
+					      options != NULL ? &o : NULL);
+		mime_message_free(&msg);
+	}
+	imip_bridge_describe(r);
+	return r;
+}
+
+const char *imip_bridge_result_outcome(const struct imip_bridge_result *r)
+{
+	return imip_outcome_name(r->result->code);
+}
+
+const char *imip_bridge_result_reason(const struct imip_bridge_result *r)
+{
+	return r->result->reason != NULL ? r->result->reason : "";
+}
+
+const char *imip_bridge_result_methods(const struct imip_bridge_result *r)
+{
+	return r->methods;
+}
+
+const char *imip_bridge_result_uid(const struct imip_bridge_result *r)
+{
+	return r->uid;
+}
+
+bool imip_bridge_result_is_calendar(const struct imip_bridge_result *r)
+{
+	return r->is_calendar;
+}
+
+unsigned int imip_bridge_result_outgoing_count(const struct imip_bridge_result *r)
+{
+	return r->result->outgoing->len;
+}
+
+void imip_bridge_result_outgoing(const struct imip_bridge_result *r,
+				 unsigned int i, const char **from_r,
+				 const char **rcpt_r, const void **data_r,
+				 size_t *size_r)
+{
+	const struct imip_outgoing *out = g_ptr_array_index(r->result->outgoing, i);
+	gsize size;
+
+	*from_r = out->envelope_from;
+	*rcpt_r = out->recipient;
+	*data_r = g_bytes_get_data(out->data, &size);
+	*size_r = size;
+}
+
+unsigned int imip_bridge_result_mailbox_count(const struct imip_bridge_result *r)
+{
+	return r->result->mailbox->len;
+}
+
+void imip_bridge_result_mailbox(const struct imip_bridge_result *r,
+				unsigned int i, const void **data_r,
+				size_t *size_r)
+{
+	GBytes *message = g_ptr_array_index(r->result->mailbox, i);
+	gsize size;
+
+	*data_r = g_bytes_get_data(message, &size);
+	*size_r = size;
+}
+
+void imip_bridge_result_free(struct imip_bridge_result **r_p)
+{
+	struct imip_bridge_result *r = *r_p;
+
+	if (r == NULL)
+		return;
+	*r_p = NULL;
+	imip_result_free(&r->result);
+	g_free(r->methods);
+	g_free(r->uid);
+	g_free(r);
+}
+
+void imip_bridge_free_string(char *s)
+{
+	g_free(s);
+}

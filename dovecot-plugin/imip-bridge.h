@@ -1,0 +1,90 @@
+#ifndef IMIP_BRIDGE_H
+#define IMIP_BRIDGE_H
+
+/* The Dovecot plugins' only door into libimip.  Dovecot's headers and
+   GLib's cannot share a translation unit (both define TRUE, FALSE, MIN,
+   MAX, N_ELEMENTS, ...), so the plugin files include Dovecot's headers and
+   this one, and imip-bridge.c includes only libimip.  Nothing here uses
+   either library's types; strings are plain C strings owned by whoever the
+   comment names. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum imip_bridge_log_level {
+	IMIP_BRIDGE_LOG_DEBUG,
+	IMIP_BRIDGE_LOG_INFO,
+	IMIP_BRIDGE_LOG_WARNING,
+	IMIP_BRIDGE_LOG_ERROR,
+};
+
+typedef void imip_bridge_log_func_t(void *context,
+				    enum imip_bridge_log_level level,
+				    const char *message);
+
+struct imip_bridge;		/* a loaded imip.conf and an open store */
+struct imip_bridge_result;
+
+/* RFC 9671 processcalendar tags (see struct imip_options in imip.h). */
+struct imip_bridge_options {
+	bool allow_public;
+	bool invites_only;
+	bool updates_only;
+	bool delete_cancelled;
+	const char *const *addresses;	/* NULL-terminated, or NULL */
+	const char *const *organizers;	/* NULL-terminated, or NULL: any */
+};
+
+/* Load imip.conf (NULL: the default path) and open its store.  Returns 0,
+   or -1 with *error_r (free with imip_bridge_free_string()). */
+int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
+		     char **error_r);
+void imip_bridge_close(struct imip_bridge **bridge);
+
+/* calendar_sender of imip.conf: the From of every message the agent sends */
+const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge);
+/* limit_message_size: a message larger than this is not looked at, so the
+   caller need not read more than this + 1 bytes of it */
+size_t imip_bridge_message_limit(const struct imip_bridge *bridge);
+
+/* Process one message (data/size, the whole RFC 5322 message) for one
+   calendar user.  role: "person" (or "resource" once resources exist).
+   options NULL: the defaults.  Never fails: every problem is an outcome.
+   The log callback receives the library's own log lines. */
+struct imip_bridge_result *
+imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
+		    const char *envelope_sender, const char *user,
+		    const char *role, const struct imip_bridge_options *options,
+		    imip_bridge_log_func_t *log, void *log_context);
+
+/* "added", "updated", "cancelled", "replied", "no_action", "rejected",
+   "error" */
+const char *imip_bridge_result_outcome(const struct imip_bridge_result *r);
+/* a short sentence; never NULL */
+const char *imip_bridge_result_reason(const struct imip_bridge_result *r);
+/* the methods seen, e.g. "REQUEST" or "REQUEST,CANCEL", or "-" */
+const char *imip_bridge_result_methods(const struct imip_bridge_result *r);
+/* the first UID, or "-" */
+const char *imip_bridge_result_uid(const struct imip_bridge_result *r);
+/* true when the message carried calendar data (or tried to: a part over a
+   limit counts), i.e. when the $iMIP keywords apply */
+bool imip_bridge_result_is_calendar(const struct imip_bridge_result *r);
+
+/* Messages to send, each from the calendar address to one recipient. */
+unsigned int imip_bridge_result_outgoing_count(const struct imip_bridge_result *r);
+void imip_bridge_result_outgoing(const struct imip_bridge_result *r,
+				 unsigned int i, const char **from_r,
+				 const char **rcpt_r, const void **data_r,
+				 size_t *size_r);
+
+/* What the mailbox receives instead of the original (the `incoming`
+   preference), in order; 0 messages: the original, unchanged. */
+unsigned int imip_bridge_result_mailbox_count(const struct imip_bridge_result *r);
+void imip_bridge_result_mailbox(const struct imip_bridge_result *r,
+				unsigned int i, const void **data_r,
+				size_t *size_r);
+
+void imip_bridge_result_free(struct imip_bridge_result **r);
+void imip_bridge_free_string(char *s);
+
+#endif
