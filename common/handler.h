@@ -31,6 +31,9 @@ struct handler {
 	/* set when the user's own free/busy changed: republish at the end */
 	bool own_fb_changed;
 	const struct imip_options *options;	/* never NULL */
+	/* an object of the current part was left alone because of the
+	   options: the part is not remembered as processed */
+	bool filtered;
 	/* the user's other addresses (:addresses), normalised; the user's
 	   own address is not in it */
 	const GPtrArray *aliases;

@@ -240,14 +240,20 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		pr->method = g_strdup(itip_method_name(method));
 	}
 	if (method == ITIP_METHOD_NONE) {
-		handler_outcome(pr, IMIP_OUTCOME_ERROR,
-				"no METHOD in the calendar data or its "
-				"Content-Type");
+		h->filtered = true;
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"calendar data without METHOD is published "
+				"data, processed only with :allowpublic");
 		return;
 	}
-	if (!imip_object_is_usable(method, obj, pr) ||
-	    !imip_object_passes_options(h, method, obj, pr))
+	if (!imip_object_is_usable(method, obj, pr))
 		return;
+	if (!imip_object_passes_options(h, method, obj, pr)) {
+		/* left alone by this caller's choice, not processed: another
+		   delivery with other options may still act on it */
+		h->filtered = true;
+		return;
+	}
 	if (h->role == IMIP_ROLE_OUTGOING)
 		handler_outgoing(h, method, obj, pr);
 	else
@@ -270,6 +276,7 @@ static bool imip_process_part(struct handler *h,
 						    &h->config->limits, &error);
 	bool remember = true;
 
+	h->filtered = false;
 	if (calendars == NULL) {
 		struct imip_part_result *pr = imip_part_new(h->result, NULL, NULL);
 
@@ -314,7 +321,7 @@ static bool imip_process_part(struct handler *h,
 	}
 	g_ptr_array_foreach(calendars, (GFunc)(void (*)(void))icalcomponent_free, NULL);
 	g_ptr_array_free(calendars, TRUE);
-	return remember;
+	return remember && !h->filtered;
 }
 
 static void imip_process_parts(struct handler *h)
