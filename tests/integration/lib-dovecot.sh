@@ -10,6 +10,14 @@
 #   dovecot_maildir vincent.vole@example.com   # -> .../Maildir
 #   dovecot_stop                    # stop it (dovecot_start DIR again restarts)
 #
+# Optional, set before dovecot_start (the imip Dovecot plugin tests):
+#   DOVECOT_USERS=FILE   passwd-file passdb/userdb instead of the static
+#                        one (user names are local parts; userdb extra
+#                        fields such as userdb_imip_trigger=sieve work per user);
+#                        dovecot_user NAME [FIELDS] appends a user to it
+#   dovecot_plugin_dirs DIR BUILDDIR  module directories with the built
+#                        plugins, for mail_plugin_dir / sieve_plugin_dir
+#
 # Needs root: Dovecot switches to the mail user (nobody).  dovecot-core and
 # dovecot-lmtpd are installed when missing, without letting the package
 # start the system-wide service.  Functions return non-zero with a reason
@@ -24,6 +32,10 @@ DOVECOT_SOCKET=
 DOVECOT_LOG=
 DOVECOT_ERROR=
 DOVECOT_POLICY_RC_D=
+# passwd-file of the users instead of the static userdb (set it before)
+DOVECOT_USERS=${DOVECOT_USERS:-}
+# Extra dovecot.conf text, appended by dovecot_start (set it before)
+DOVECOT_CONF_EXTRA=${DOVECOT_CONF_EXTRA:-}
 
 # A TCP port that is free on 127.0.0.1 right now (bound then released).
 dovecot_free_port() {
@@ -56,9 +68,14 @@ dovecot_cleanup() {
 }
 
 # Install the packages when the binaries are missing.  LOGFILE gets apt's
-# output.
+# output.  dovecot-sieve brings Sieve for LDA/LMTP and sieve-test,
+# dovecot-dev the headers the plugins are built with.
+DOVECOT_PACKAGES="dovecot-core dovecot-lmtpd dovecot-sieve dovecot-dev"
 dovecot_install() {
-	if command -v dovecot >/dev/null 2>&1 && [ -x /usr/lib/dovecot/lmtp ]; then
+	if command -v dovecot >/dev/null 2>&1 && [ -x /usr/lib/dovecot/lmtp ] &&
+	   [ -x /usr/lib/dovecot/dovecot-lda ] &&
+	   [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] &&
+	   [ -f /usr/include/dovecot/mail-deliver.h ]; then
 		return 0
 	fi
 	# Never let the package start the system-wide Dovecot.
@@ -67,9 +84,10 @@ dovecot_install() {
 		chmod 755 /usr/sbin/policy-rc.d
 		DOVECOT_POLICY_RC_D=1
 	fi
+	# shellcheck disable=SC2086  # a list of package names
 	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends dovecot-core dovecot-lmtpd > "$1" 2>&1; then
-		DOVECOT_ERROR="apt-get install dovecot-core dovecot-lmtpd failed (see $1)"
+		--no-install-recommends $DOVECOT_PACKAGES > "$1" 2>&1; then
+		DOVECOT_ERROR="apt-get install $DOVECOT_PACKAGES failed (see $1)"
 		return 1
 	fi
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
@@ -80,6 +98,25 @@ dovecot_install() {
 }
 
 dovecot_write_conf() {
+	if [ -n "$DOVECOT_USERS" ]; then
+		_dv_db="passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $DOVECOT_USERS
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n $DOVECOT_USERS
+}"
+	else
+		_dv_db="passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$DOVECOT_DIR/mail/%n
+}"
+	fi
 	cat > "$DOVECOT_DIR/dovecot.conf" <<EOF
 instance_name = imip-test-$$-$(basename "$DOVECOT_DIR")
 base_dir = $DOVECOT_DIR/run
@@ -95,14 +132,7 @@ mail_location = maildir:$DOVECOT_DIR/mail/%n/Maildir
 postmaster_address = postmaster@example.com
 hostname = mx.example.com
 auth_username_format = %Ln
-passdb {
-  driver = static
-  args = nopassword=y
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$DOVECOT_DIR/mail/%n
-}
+$_dv_db
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1
@@ -113,6 +143,43 @@ service lmtp {
   }
 }
 EOF
+	# Settings a test adds (plugins, Sieve, imip_*): later lines win.
+	if [ -n "${DOVECOT_CONF_EXTRA:-}" ]; then
+		printf '%s\n' "$DOVECOT_CONF_EXTRA" >> "$DOVECOT_DIR/dovecot.conf"
+	fi
+}
+
+# dovecot_user NAME [EXTRA-FIELDS]: add a passwd-file user (uid nobody,
+# home $DOVECOT_DIR/mail/NAME as with the static userdb) to DOVECOT_USERS.
+# EXTRA-FIELDS: space-separated fields; userdb ones need the prefix
+# userdb_ (the file is passdb and userdb), e.g. "userdb_imip_trigger=sieve".
+# Needs DOVECOT_DIR (the directory later given to dovecot_start).
+dovecot_user() {
+	_dv_uid=$(id -u nobody) _dv_gid=$(id -g nobody)
+	printf '%s:{PLAIN}secret:%s:%s::%s::%s\n' "$1" "$_dv_uid" "$_dv_gid" \
+		"$DOVECOT_DIR/mail/$1" "${2:-}" >> "$DOVECOT_USERS"
+	chmod 644 "$DOVECOT_USERS"
+}
+
+# dovecot_plugin_dirs DIR BUILDDIR: DIR/modules holds symlinks to every
+# installed mail plugin plus the built lib95_imip_plugin.so, DIR/sieve-
+# modules the installed Sieve plugins plus the built
+# lib90_sieve_imip_plugin.so (when built), for mail_plugin_dir and
+# sieve_plugin_dir: the build is tested without touching /usr.
+dovecot_plugin_dirs() {
+	mkdir -p "$1/modules" "$1/sieve-modules" || return 1
+	for f in /usr/lib/dovecot/modules/*.so; do
+		ln -sf "$f" "$1/modules/"
+	done
+	for f in /usr/lib/dovecot/modules/sieve/*.so; do
+		[ -f "$f" ] && ln -sf "$f" "$1/sieve-modules/"
+	done
+	ln -sf "$2/dovecot-plugin/lib95_imip_plugin.so" "$1/modules/"
+	if [ -f "$2/dovecot-plugin/lib90_sieve_imip_plugin.so" ]; then
+		ln -sf "$2/dovecot-plugin/lib90_sieve_imip_plugin.so" \
+			"$1/sieve-modules/"
+	fi
+	return 0
 }
 
 # dovecot_start DIR: configure and start a private Dovecot in DIR (created
