@@ -19,7 +19,12 @@
 #  (f) a broken calendar part: delivered, $iMIP-error;
 #  (g) a user whose imip_config cannot be loaded: delivered, no keywords,
 #      error logged;
-#  (h) mail without calendar data: delivered, no keywords, no info line.
+#  (h) mail without calendar data: delivered, no keywords, no info line;
+#  (i) imip_address from a userdb field (mixed case): eddie's mail is
+#      processed for that calendar address, lower-cased;
+#  (j) no imip_address: the original recipient (LMTP ORCPT) is the
+#      calendar address, not the final recipient;
+#  (k) an ADD: the REFRESH it asks for leaves through sendmail_path.
 # Every processed calendar message gives one info line (category imip).
 #
 # Usage: tests/integration/dovecot-plugin.sh [BUILDDIR]  (default: build)
@@ -90,6 +95,8 @@ dovecot_user vincent.vole
 dovecot_user paul.boddie
 dovecot_user harvey.horse "userdb_imip_config=$T/imip-ro/imip.conf"
 dovecot_user dora.dormouse "userdb_imip_config=$T/no-such-dir/imip.conf"
+dovecot_user eddie.eel "userdb_imip_address=Vincent.Vole@Example.COM"
+dovecot_user fred.frog
 dovecot_plugin_dirs "$T/plugins" "$BUILD" || fail "cannot make $T/plugins"
 
 DOVECOT_CONF_EXTRA="mail_plugin_dir = $T/plugins/modules
@@ -134,7 +141,9 @@ s.ehlo_or_helo_if_needed()
 code, msg = s.mail("paul.boddie@example.com")
 assert code == 250, (code, msg)
 for r in rcpts:
-    code, msg = s.rcpt(r)
+    # "addr|ORCPT=rfc822;orig" gives the recipient an original recipient
+    addr, _, orcpt = r.partition("|")
+    code, msg = s.rcpt(addr, [orcpt] if orcpt else [])
     assert code == 250, (r, code, msg)
 # LMTP: one reply per recipient after the data (smtplib reads only one)
 replies = [s.data(open(path, "rb").read())]
@@ -359,10 +368,30 @@ expect_no_imip h "$VINCENT" "Lunch"
 [ "$(grep -c "imip: recipient=" "$DOVECOT_LOG")" = "$before" ] ||
 	fail "h: an info line for mail without calendar data"
 
+# --- (i) imip_address from the userdb ---------------------------------------------------------
+lmtp "$DOVECOT_SOCKET" "$SRC/samples/05-recurring.eml" "eddie.eel@example.com"
+expect_flags i "eddie.eel@example.com" "Invitation: Team meeting (weekly)" '$iMIP' '$iMIP-added'
+events "$IMIP_CONF" "$VINCENT" | grep -q "^team-meeting-2014@example.com	" ||
+	fail "i: not stored for imip_address $VINCENT: $(events "$IMIP_CONF" "$VINCENT")"
+
+# --- (j) the original recipient (ORCPT) is the calendar address --------------------------------
+lmtp "$DOVECOT_SOCKET" "$SRC/samples/01-invitation.eml" \
+	"fred.frog@example.com|ORCPT=rfc822;Harvey.Horse@example.com"
+expect_flags j "fred.frog@example.com" "Invitation: Project kick-off" '$iMIP' '$iMIP-added'
+events "$IMIP_CONF" "$HARVEY" | grep -q "^$UID1	" ||
+	fail "j: not stored for the ORCPT $HARVEY: $(events "$IMIP_CONF" "$HARVEY")"
+
+# --- (k) ADD: the REFRESH asked of the organiser -------------------------------------------------
+rm -f "$T"/capture/out/msg.*
+lmtp "$DOVECOT_SOCKET" "$SRC/tests/scenarios/add-refresh-default/add.eml" "$VINCENT"
+set -- "$T"/capture/out/msg.*
+{ [ $# = 1 ] && [ -f "$1" ]; } || fail "k: expected 1 captured REFRESH, got: $(ls "$T/capture/out")"
+grep -q "method=.*REFRESH" "$1" || fail "k: the captured message is not a REFRESH: $(head -n 20 "$1")"
+
 # nothing went wrong in Dovecot itself
 grep -q "Panic:\|Fatal:\|killed with signal" "$DOVECOT_LOG" "$DOVECOT_DIR/dovecot.stderr" &&
 	fail "Dovecot panicked or died: $(grep "Panic:\|Fatal:\|signal" "$DOVECOT_LOG")"
 
 dovecot_stop
-echo "PASS: $NAME (two recipients, unwritable store, update, LDA reply, cancel, free/busy reply, broken part, bad imip_config, plain mail)"
+echo "PASS: $NAME (two recipients, unwritable store, update, LDA reply, cancel, free/busy reply, broken part, bad imip_config, plain mail, imip_address, ORCPT, ADD refresh)"
 exit 0
