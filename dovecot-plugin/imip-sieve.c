@@ -14,11 +14,23 @@
 
 #include "imip-sieve-api.h"
 
+/* RFC 9671 :reason explains why nothing (or not the expected thing)
+   happened; a plain success leaves it empty, as docs/dovecot.md says. */
+static bool imip_sieve_outcome_is_success(const char *outcome)
+{
+	return strcmp(outcome, "added") == 0 ||
+		strcmp(outcome, "updated") == 0 ||
+		strcmp(outcome, "cancelled") == 0 ||
+		strcmp(outcome, "replied") == 0;
+}
+
 static void imip_sieve_respond(pool_t pool, struct imip_sieve_response *resp,
 			       const char *outcome, const char *reason)
 {
 	resp->outcome = p_strdup(pool, outcome);
-	resp->reason = p_strdup(pool, reason != NULL ? reason : "");
+	resp->reason = p_strdup(pool, reason == NULL ||
+				imip_sieve_outcome_is_success(outcome) ?
+				"" : reason);
 }
 
 /* The address processcalendar acts for: :calendarid when it names one of

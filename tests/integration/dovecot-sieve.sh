@@ -81,6 +81,7 @@ UID1=kickoff-20141126@example.com
 CALSCRIPT='require ["processcalendar", "variables", "imap4flags", "fileinto", "mailbox"];
 processcalendar :outcome "o" :reason "r";
 addflag "cal-${o}";
+if string :is "${r}" "" { addflag "reason-empty"; }
 if string :is "${o}" "added" { fileinto :create "Calendar"; }'
 
 # set_script ADDR TEXT: the user's active Sieve script
@@ -173,6 +174,7 @@ sed -e 's/kickoff-0@example.com/updonly-0@example.com/' \
 set_script "$HARVEY" 'require ["processcalendar", "variables", "imap4flags", "fileinto", "mailbox"];
 processcalendar :updatesonly :outcome "o" :reason "r";
 addflag "cal-${o}";
+if string :contains "${r}" ":updatesonly" { addflag "reason-updatesonly"; }
 if string :is "${o}" "added" { fileinto :create "Calendar"; }'
 deliver "$HARVEY" "$T/updonly.eml"
 fetch "$HARVEY" "$T/fetch3"
@@ -182,6 +184,7 @@ got=$(flags_of "$T/fetch3" "updonly-0@example.com")
 fl=${got#*|}
 has_flag "$fl" cal-no_action || fail "3: flag cal-no_action missing: $fl"
 has_flag "$fl" '$iMIP-no_action' || fail "3: keyword \$iMIP-no_action missing: $fl"
+has_flag "$fl" reason-updatesonly || fail "3: :reason does not name :updatesonly: $fl"
 events "$HARVEY" | grep -q "updonly-20141126" && fail "3: :updatesonly stored a new event"
 
 # --- 4. sieve: processcalendar processes, once --------------------------------------
@@ -191,7 +194,7 @@ fetch "$HARVEY" "$T/fetch4"
 got=$(flags_of "$T/fetch4" "kickoff-0@example.com" | grep '^Calendar|')
 [ -n "$got" ] || fail "4: invitation not filed into Calendar: $(cat "$T/fetch4")"
 fl=${got#*|}
-for want in cal-added '$iMIP' '$iMIP-added'; do
+for want in cal-added reason-empty '$iMIP' '$iMIP-added'; do
 	has_flag "$fl" "$want" || fail "4: flag $want missing: $fl"
 done
 n=$(grep -c "imip: .*recipient=$HARVEY method=REQUEST uid=$UID1 outcome=" "$DOVECOT_LOG")
