@@ -45,6 +45,7 @@ typedef void handler_func_t(struct handler *h, enum itip_method method,
 
 handler_func_t handler_person;
 handler_func_t handler_outgoing;
+handler_func_t handler_resource;
 
 /* true if address (normalised) is the user: the calendar address or one
    of the aliases. */

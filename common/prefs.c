@@ -44,6 +44,9 @@ const struct prefs_def prefs_table[] = {
 	{ "participating", PREFS_KIND_ENUM, "participate",
 	  prefs_participating },
 	{ "permitted_times", PREFS_KIND_TIMES, NULL, NULL },
+	/* ours: "COUNT PERCENT" of a series' instances a resource may
+	   decline while accepting the rest (docs/resources.md) */
+	{ "recurring_conflicts", PREFS_KIND_TEXT, "0 0", NULL },
 	{ "scheduling_function", PREFS_KIND_LINES, "schedule_in_freebusy",
 	  NULL },
 	{ NULL, 0, NULL, NULL },

@@ -33,7 +33,7 @@ struct prefs_def {
    add_method_response, event_refreshing, freebusy_bundling,
    freebusy_messages, freebusy_offers, freebusy_publishing,
    freebusy_sharing, incoming, organiser_replacement, participating,
-   permitted_times, scheduling_function. */
+   permitted_times, recurring_conflicts (ours), scheduling_function. */
 extern const struct prefs_def prefs_table[];
 
 const struct prefs_def *prefs_lookup(const char *name);

@@ -254,10 +254,17 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		h->filtered = true;
 		return;
 	}
-	if (h->role == IMIP_ROLE_OUTGOING)
+	switch (h->role) {
+	case IMIP_ROLE_OUTGOING:
 		handler_outgoing(h, method, obj, pr);
-	else
+		break;
+	case IMIP_ROLE_RESOURCE:
+		handler_resource(h, method, obj, pr);
+		break;
+	case IMIP_ROLE_PERSON:
 		handler_person(h, method, obj, pr);
+		break;
+	}
 }
 
 static bool imip_error_is_limit(const char *error)
@@ -510,9 +517,6 @@ imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
 	} else if (msg->calendar_parts->len == 0) {
 		imip_result_set(result, IMIP_OUTCOME_NO_ACTION,
 				"no calendar data");
-	} else if (role == IMIP_ROLE_RESOURCE) {
-		imip_result_set(result, IMIP_OUTCOME_NO_ACTION,
-				"the resource role is not available yet");
 	} else {
 		imip_process_user(ctx, &h);
 		if (msg->problem != NULL)

@@ -3,13 +3,14 @@
    up these files, so the formats are a contract).
 
    Every name taken from a message goes through store_name_encode() before
-   it names a file.  Every write replaces a whole file: temporary file in
-   the same directory, fsync, rename, fsync of the directory, so a crash
-   leaves either the old or the new content.  The per-user lock is
+   it names a file.  Every write replaces a whole file (atomic_file_write():
+   temporary file in the same directory, fsync, rename, fsync of the
+   directory), so a crash leaves either the old or the new content.  The per-user lock is
    flock(2) on <store_dir>/<user>/.lock. */
 
 #include "store-private.h"
 #include "store-name.h"
+#include "atomic-file.h"
 #include "config.h"
 #include "clock.h"
 #include "freebusy.h"
@@ -32,7 +33,6 @@
 #define STORE_FILE_MODE 0660
 
 #define STORE_FILE_LOCK_NAME ".lock"
-#define STORE_FILE_TMP_TEMPLATE ".tmp.XXXXXX"
 
 struct store_file {
 	struct store store;
@@ -118,34 +118,12 @@ static int store_file_mkdirs(struct store_user *su, const char *dir)
 /* The rename (or unlink) is durable only once the directory is synced. */
 static int store_file_sync_dir(struct store_user *su, const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *error = NULL;
 
-	if (fd < 0)
-		return store_user_set_error(su, "cannot open directory %s: %s",
-					    dir, g_strerror(errno));
-	if (fsync(fd) < 0) {
-		int saved = errno;
-
-		close(fd);
-		return store_user_set_error(su, "cannot fsync directory %s: %s",
-					    dir, g_strerror(saved));
-	}
-	close(fd);
-	return 0;
-}
-
-static int store_file_write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
+	if (atomic_file_sync_dir(dir, &error) < 0) {
+		store_user_set_error(su, "%s", error);
+		g_free(error);
+		return -1;
 	}
 	return 0;
 }
@@ -155,51 +133,18 @@ static int store_file_write(struct store_user *su, const char *path,
 			    const char *data, size_t len)
 {
 	char *dir = g_path_get_dirname(path);
-	char *tmp = g_build_filename(dir, STORE_FILE_TMP_TEMPLATE, NULL);
-	int fd = -1, ret = -1;
+	char *error = NULL;
+	int ret = store_file_mkdirs(su, dir);
 
-	if (store_file_mkdirs(su, dir) < 0)
-		goto out;
-	/* g_mkstemp_full() creates with `mode` minus the umask, unlike
-	   mkstemp()'s fixed 0600: the web server's group must read. */
-	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, STORE_FILE_MODE);
-	if (fd < 0) {
-		store_user_set_error(su, "cannot create a file in %s: %s",
-				     dir, g_strerror(errno));
-		goto out;
-	}
-	if (store_file_write_all(fd, data, len) < 0) {
-		store_user_set_error(su, "cannot write %s: %s", tmp,
-				     g_strerror(errno));
-		goto out_unlink;
-	}
-	if (fsync(fd) < 0) {
-		store_user_set_error(su, "cannot fsync %s: %s", tmp,
-				     g_strerror(errno));
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		store_user_set_error(su, "cannot write %s: %s", tmp,
-				     g_strerror(errno));
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		store_user_set_error(su, "cannot rename %s to %s: %s", tmp,
-				     path, g_strerror(errno));
-		goto out_unlink;
-	}
-	ret = store_file_sync_dir(su, dir);
-	goto out;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-out:
-	g_free(tmp);
 	g_free(dir);
-	return ret;
+	if (ret < 0)
+		return -1;
+	if (atomic_file_write(path, data, len, STORE_FILE_MODE, &error) < 0) {
+		store_user_set_error(su, "%s", error);
+		g_free(error);
+		return -1;
+	}
+	return 0;
 }
 
 /* 1 removed, 0 was not there, -1 error. */
@@ -923,62 +868,9 @@ static int store_file_counter_list(struct store_user *su,
 
 /* --- line files: requests, seen ------------------------------------------ */
 
-/* Fields of the requests file: '%', control bytes and DEL become %XX, so a
-   UID holding a tab or a newline cannot add a field or a line, and a
-   readable UID stays readable.  A NULL rid is written "-" (and a rid
-   that is literally "-" as "%2D"). */
-static void store_file_field_append(GString *out, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	if (value == NULL) {
-		g_string_append_c(out, '-');
-		return;
-	}
-	if (strcmp(value, "-") == 0) {
-		g_string_append(out, "%2D");
-		return;
-	}
-	for (const char *p = value; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == 0x7f || c == '%') {
-			g_string_append_c(out, '%');
-			g_string_append_c(out, hex[c >> 4]);
-			g_string_append_c(out, hex[c & 0x0f]);
-		} else {
-			g_string_append_c(out, (char)c);
-		}
-	}
-}
-
-/* The inverse; NULL for "-" (when dash_is_null) or a bad escape. */
-static char *store_file_field_decode(const char *field, bool dash_is_null,
-				     bool *ok_r)
-{
-	GString *out;
-
-	*ok_r = true;
-	if (dash_is_null && strcmp(field, "-") == 0)
-		return NULL;
-	out = g_string_sized_new(strlen(field));
-	for (const char *p = field; *p != '\0'; p++) {
-		if (*p != '%') {
-			g_string_append_c(out, *p);
-			continue;
-		}
-		if (!g_ascii_isxdigit(p[1]) || !g_ascii_isxdigit(p[2]) ||
-		    (p[1] == '0' && p[2] == '0')) {
-			*ok_r = false;
-			g_string_free(out, TRUE);
-			return NULL;
-		}
-		g_string_append_c(out, (char)(g_ascii_xdigit_value(p[1]) << 4 |
-					      g_ascii_xdigit_value(p[2])));
-		p += 2;
-	}
-	return g_string_free(out, FALSE);
-}
+/* Fields of the requests file are escaped with store_name_field_append()
+   (store-name.h): a UID holding a tab or a newline cannot add a field or
+   a line. */
 
 static char *store_file_user_path(struct store_user *su, const char *name)
 {
@@ -1013,12 +905,12 @@ static int store_file_requests_read(struct store_user *su,
 			continue;
 		}
 		r = g_new0(struct store_request, 1);
-		r->uid = store_file_field_decode(f[0], false, &ok1);
+		r->uid = store_name_field_decode(f[0], false, &ok1);
 		/* The original's "uid" and "uid<TAB>rid" lines (no kind)
 		   read as requests. */
 		if (n >= 2)
-			r->rid = store_file_field_decode(f[1], true, &ok2);
-		r->kind = n >= 3 ? store_file_field_decode(f[2], false, &ok3) :
+			r->rid = store_name_field_decode(f[1], true, &ok2);
+		r->kind = n >= 3 ? store_name_field_decode(f[2], false, &ok3) :
 			g_strdup("request");
 		g_strfreev(f);
 		if (!ok1 || !ok2 || !ok3 || r->kind == NULL ||
@@ -1042,11 +934,11 @@ static int store_file_requests_write(struct store_user *su,
 	for (guint i = 0; i < requests->len; i++) {
 		const struct store_request *r = g_ptr_array_index(requests, i);
 
-		store_file_field_append(out, r->uid);
+		store_name_field_append(out, r->uid);
 		g_string_append_c(out, '\t');
-		store_file_field_append(out, r->rid);
+		store_name_field_append(out, r->rid);
 		g_string_append_c(out, '\t');
-		store_file_field_append(out, r->kind);
+		store_name_field_append(out, r->kind);
 		g_string_append_c(out, '\n');
 	}
 	ret = store_file_write(su, path, out->str, out->len);

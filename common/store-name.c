@@ -128,3 +128,55 @@ bad:
 	g_string_free(out, TRUE);
 	return NULL;
 }
+
+void store_name_field_append(GString *out, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	if (strcmp(value, "-") == 0) {
+		g_string_append(out, "%2D");
+		return;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || c == '%') {
+			g_string_append_c(out, '%');
+			g_string_append_c(out, hex[c >> 4]);
+			g_string_append_c(out, hex[c & 0x0f]);
+		} else {
+			g_string_append_c(out, (char)c);
+		}
+	}
+}
+
+char *store_name_field_decode(const char *field, bool dash_is_null,
+			      bool *ok_r)
+{
+	GString *out;
+
+	*ok_r = true;
+	if (dash_is_null && strcmp(field, "-") == 0)
+		return NULL;
+	out = g_string_sized_new(strlen(field));
+	for (const char *p = field; *p != '\0'; p++) {
+		if (*p != '%') {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		if (!g_ascii_isxdigit(p[1]) || !g_ascii_isxdigit(p[2]) ||
+		    (p[1] == '0' && p[2] == '0')) {
+			*ok_r = false;
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+		g_string_append_c(out, (char)(g_ascii_xdigit_value(p[1]) << 4 |
+					      g_ascii_xdigit_value(p[2])));
+		p += 2;
+	}
+	return g_string_free(out, FALSE);
+}

@@ -4,7 +4,7 @@
  * SUMMARY
  *	calendar processing for mail from an MTA pipe transport
  * SYNOPSIS
- *	imip-shim [-c FILE] --role person|outgoing [--recipient ADDR ...]
+ *	imip-shim [-c FILE] --role person|resource|outgoing [--recipient ADDR ...]
  *		[--sender ADDR] [--deliver TARGET] [--dry-run]
  * DESCRIPTION
  *	imip-shim reads one message on standard input, processes its iMIP
@@ -14,6 +14,9 @@
  *
  *	--role person: process for each --recipient (a calendar user), then
  *	deliver what the `incoming` preference says the mailbox receives.
+ *	--role resource: each --recipient is an autonomous resource (a room,
+ *	a car): a REQUEST is judged by its scheduling functions and answered
+ *	at once.  Nothing is delivered.
  *	--role outgoing: the message is a copy of mail a local user sent;
  *	record it for --sender (else the From address).  Nothing is sent or
  *	delivered.
@@ -111,7 +114,7 @@ static void shim_library_log(void *context, enum imip_log_level level,
 
 static void shim_usage(FILE *out)
 {
-	fputs("usage: imip-shim [-c FILE] --role person|outgoing "
+	fputs("usage: imip-shim [-c FILE] --role person|resource|outgoing "
 	      "[--recipient ADDR ...]\n"
 	      "                 [--sender ADDR] [--deliver mbox:PATH|lmtp:SOCKET|"
 	      "lmtp:HOST:PORT|smtp:HOST:PORT|none]\n"
@@ -252,12 +255,14 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 			 "--role is required");
 		return -1;
 	}
-	if (strcmp(o->role, "person") != 0 && strcmp(o->role, "outgoing") != 0) {
-		shim_log(LOG_ERR, "unknown role %s (person or outgoing)", o->role);
+	if (strcmp(o->role, "person") != 0 && strcmp(o->role, "outgoing") != 0 &&
+	    strcmp(o->role, "resource") != 0) {
+		shim_log(LOG_ERR, "unknown role %s (person, resource or outgoing)",
+			 o->role);
 		return -1;
 	}
-	if (strcmp(o->role, "person") == 0 && o->recipients->len == 0) {
-		shim_log(LOG_ERR, "the person role needs --recipient");
+	if (strcmp(o->role, "outgoing") != 0 && o->recipients->len == 0) {
+		shim_log(LOG_ERR, "the %s role needs --recipient", o->role);
 		return -1;
 	}
 	if (!shim_deliver_target_is_valid(o->deliver)) {
@@ -273,13 +278,15 @@ static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
 			     const struct mime_message *msg, const char *user)
 {
 	bool person = strcmp(o->role, "person") == 0;
+	enum imip_role role = person ? IMIP_ROLE_PERSON :
+		strcmp(o->role, "resource") == 0 ? IMIP_ROLE_RESOURCE :
+		IMIP_ROLE_OUTGOING;
 	struct imip_result *result;
 	GPtrArray *messages;
 	char *error = NULL;
 	int status = EX_OK_;
 
-	result = imip_process(ctx, msg, o->sender, user,
-			      person ? IMIP_ROLE_PERSON : IMIP_ROLE_OUTGOING);
+	result = imip_process(ctx, msg, o->sender, user, role);
 	shim_log_result(o->role, user, result);
 	shim_send_all(ctx->config, result, o->dry_run, ctx->now);
 	if (person) {

@@ -383,7 +383,9 @@ class Scenario:
         reasons = step.get("reason_contains", [])
         if isinstance(reasons, str):
             reasons = [reasons]
-        if role == "person":
+        if role in ("person", "resource"):
+            # one log line per recipient: each is a calendar user (person)
+            # or an autonomous resource the message was addressed to
             targets = []
             for r in recipients:
                 got = [l for l in lines if l["recipient"].lower() == r.lower()
@@ -456,6 +458,11 @@ class Scenario:
                 return False
         if "method" in exp and exp["method"].upper() != act["method"]:
             return False
+        if "attendees" in exp:
+            # the exact ATTENDEE set of the first component (a resource's
+            # answer carries only the resource's own ATTENDEE)
+            if {norm_addr(a) for a in exp["attendees"]} != set(act["attendees"]):
+                return False
         if "attendee" in exp:
             who = norm_addr(exp["attendee"])
             if who not in act["attendees"]:
@@ -510,6 +517,7 @@ class Scenario:
                 raise Failure("mailbox: %d message(s) delivered; mail must never "
                               "be lost" % count)
         elif count != 0:
+            # outgoing: a copy of sent mail; resource: no mailbox at all
             raise Failure("mailbox: role %s delivered %d message(s), expected none"
                           % (role, count))
         parsed = [email.message_from_bytes(m, policy=email.policy.compat32)

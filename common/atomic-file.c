@@ -1,0 +1,95 @@
+/* Atomic whole-file replacement (atomic-file.h). */
+
+#include "atomic-file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <glib.h>
+#include <stdio.h>
+
+int atomic_file_sync_dir(const char *dir, char **error_r)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		*error_r = g_strdup_printf("cannot open directory %s: %s",
+					   dir, g_strerror(errno));
+		return -1;
+	}
+	if (fsync(fd) < 0) {
+		int saved = errno;
+
+		close(fd);
+		*error_r = g_strdup_printf("cannot fsync directory %s: %s",
+					   dir, g_strerror(saved));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int atomic_file_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int atomic_file_write(const char *path, const char *data, size_t len,
+		      mode_t mode, char **error_r)
+{
+	char *dir = g_path_get_dirname(path);
+	char *tmp = g_build_filename(dir, ATOMIC_FILE_TMP_TEMPLATE, NULL);
+	int fd, ret = -1;
+
+	/* g_mkstemp_full() creates with `mode` minus the umask, unlike
+	   mkstemp()'s fixed 0600: the web server's group must read. */
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, (int)mode);
+	if (fd < 0) {
+		*error_r = g_strdup_printf("cannot create a file in %s: %s",
+					   dir, g_strerror(errno));
+		goto out;
+	}
+	if (atomic_file_write_all(fd, data, len) < 0) {
+		*error_r = g_strdup_printf("cannot write %s: %s", tmp,
+					   g_strerror(errno));
+		goto out_unlink;
+	}
+	if (fsync(fd) < 0) {
+		*error_r = g_strdup_printf("cannot fsync %s: %s", tmp,
+					   g_strerror(errno));
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		*error_r = g_strdup_printf("cannot write %s: %s", tmp,
+					   g_strerror(errno));
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		*error_r = g_strdup_printf("cannot rename %s to %s: %s", tmp,
+					   path, g_strerror(errno));
+		goto out_unlink;
+	}
+	ret = atomic_file_sync_dir(dir, error_r);
+	goto out;
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+out:
+	g_free(tmp);
+	g_free(dir);
+	return ret;
+}

@@ -1,0 +1,27 @@
+#ifndef IMIP_ATOMIC_FILE_H
+#define IMIP_ATOMIC_FILE_H
+
+/* Whole-file replacement that a crash cannot tear (reference
+   imip-agent.md 5.7): temporary file ".tmp.XXXXXX" in the same directory,
+   fsync, rename over the target, fsync of the directory.  Readers see the
+   old content or the new, never a mixture.  Used by the store and the
+   quota journal, so there is one implementation. */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The name pattern of the temporary file; it starts with '.', so directory
+   listings of data (which skip dot files) never see it. */
+#define ATOMIC_FILE_TMP_TEMPLATE ".tmp.XXXXXX"
+
+/* Replace `path` with `len` bytes of `data`.  The file is created with
+   `mode` minus the umask.  The directory must exist.  Returns 0, or -1
+   and a newly allocated error naming the file. */
+int atomic_file_write(const char *path, const char *data, size_t len,
+		      mode_t mode, char **error_r);
+
+/* fsync a directory, making a rename or unlink in it durable.  Returns 0,
+   or -1 and a newly allocated error. */
+int atomic_file_sync_dir(const char *dir, char **error_r);
+
+#endif
