@@ -47,6 +47,7 @@ static void test_table(void **state)
 		{ "organiser_replacement", "attendee" },
 		{ "participating", "participate" },
 		{ "permitted_times", NULL },
+		{ "recurring_conflicts", "0 0" },
 		{ "scheduling_function", "schedule_in_freebusy" },
 	};
 	size_t n = 0;
