@@ -24,7 +24,9 @@
 #      processed for that calendar address, lower-cased;
 #  (j) no imip_address: the original recipient (LMTP ORCPT) is the
 #      calendar address, not the final recipient;
-#  (k) an ADD: the REFRESH it asks for leaves through sendmail_path.
+#  (k) an ADD: the REFRESH it asks for leaves through sendmail_path;
+#  (l) imip_role = resource (userdb): the room answers the invitation with
+#      an ACCEPTED REPLY through sendmail_path, $iMIP-replied.
 # Every processed calendar message gives one info line (category imip).
 #
 # Usage: tests/integration/dovecot-plugin.sh [BUILDDIR]  (default: build)
@@ -97,6 +99,7 @@ dovecot_user harvey.horse "userdb_imip_config=$T/imip-ro/imip.conf"
 dovecot_user dora.dormouse "userdb_imip_config=$T/no-such-dir/imip.conf"
 dovecot_user eddie.eel "userdb_imip_address=Vincent.Vole@Example.COM"
 dovecot_user fred.frog
+dovecot_user resource-room-confroom "userdb_imip_role=resource"
 dovecot_plugin_dirs "$T/plugins" "$BUILD" || fail "cannot make $T/plugins"
 
 DOVECOT_CONF_EXTRA="mail_plugin_dir = $T/plugins/modules
@@ -388,10 +391,30 @@ set -- "$T"/capture/out/msg.*
 { [ $# = 1 ] && [ -f "$1" ]; } || fail "k: expected 1 captured REFRESH, got: $(ls "$T/capture/out")"
 grep -q "method=.*REFRESH" "$1" || fail "k: the captured message is not a REFRESH: $(head -n 20 "$1")"
 
+# --- (l) a resource answers by itself --------------------------------------------------------
+ROOM=resource-room-confroom@example.com
+sed "s/harvey.horse@example.com/$ROOM/g; s/kickoff-20141126@example.com/room-booking-1@example.com/" \
+	"$SRC/samples/01-invitation.eml" > "$T/room.eml"
+rm -f "$T"/capture/out/msg.*
+lmtp "$DOVECOT_SOCKET" "$T/room.eml" "$ROOM"
+expect_flags l "$ROOM" "Invitation: Project kick-off" '$iMIP' '$iMIP-replied'
+set -- "$T"/capture/out/msg.*
+{ [ $# = 1 ] && [ -f "$1" ]; } || fail "l: expected 1 captured REPLY, got: $(ls "$T/capture/out")"
+python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_content_type() == "text/calendar":
+        sys.stdout.write(p.get_payload(decode=True).decode())' "$1" |
+	tr -d '\r' | sed -e ':a' -e 'N;$!ba' -e 's/\n //g' > "$T/room.ics"
+grep -q "^METHOD:REPLY" "$T/room.ics" || fail "l: not a REPLY: $(cat "$T/room.ics")"
+grep -q "PARTSTAT=ACCEPTED.*mailto:$ROOM" "$T/room.ics" || fail "l: not ACCEPTED: $(cat "$T/room.ics")"
+"$ADMIN" -c "$IMIP_CONF" freebusy "$ROOM" | grep -q "room-booking-1@example.com" ||
+	fail "l: the room's free/busy lacks the booking"
+
 # nothing went wrong in Dovecot itself
 grep -q "Panic:\|Fatal:\|killed with signal" "$DOVECOT_LOG" "$DOVECOT_DIR/dovecot.stderr" &&
 	fail "Dovecot panicked or died: $(grep "Panic:\|Fatal:\|signal" "$DOVECOT_LOG")"
 
 dovecot_stop
-echo "PASS: $NAME (two recipients, unwritable store, update, LDA reply, cancel, free/busy reply, broken part, bad imip_config, plain mail, imip_address, ORCPT, ADD refresh)"
+echo "PASS: $NAME (two recipients, unwritable store, update, LDA reply, cancel, free/busy reply, broken part, bad imip_config, plain mail, imip_address, ORCPT, ADD refresh, resource)"
 exit 0
