@@ -493,7 +493,7 @@ static int cmd_freebusy(struct admin *a)
 static int admin_rebuild_user(struct admin *a, const char *address, bool publish_only)
 {
 	struct store_user *su;
-	struct derive_params p;
+	struct derive_params p = { .aliases = NULL };
 	const char *error;
 	int ret = admin_user_open(a, address, STORE_OPEN_CREATE, &su);
 
