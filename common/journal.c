@@ -54,6 +54,10 @@
 
 struct journal {
 	char *dir;
+	/* normalised names of the quotas open through this journal: a
+	   second flock of the same file from this process would wait for
+	   itself forever ("Room@x" and "room@x" are one quota) */
+	GHashTable *open;
 };
 
 struct journal_quota {
@@ -224,6 +228,7 @@ int journal_open(const struct imip_config *config, struct journal **j_r,
 	ical_library_init();
 	j = g_new0(struct journal, 1);
 	j->dir = g_strdup(config->journal_dir);
+	j->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	*j_r = j;
 	return 0;
 }
@@ -233,6 +238,7 @@ void journal_close(struct journal **j)
 	if (*j == NULL)
 		return;
 	g_free((*j)->dir);
+	g_hash_table_destroy((*j)->open);
 	g_free(*j);
 	*j = NULL;
 }
@@ -349,6 +355,11 @@ int journal_quota_open(struct journal *j, const char *quota, bool create,
 					   quota == NULL ? "(null)" : quota);
 		return -1;
 	}
+	if (g_hash_table_contains(j->open, name)) {
+		*error_r = g_strdup_printf("quota %s is already open", name);
+		g_free(name);
+		return -1;
+	}
 	enc = store_name_encode(name);
 	/* A hashed name could not be listed back (journal_list_quotas());
 	   no sensible quota name is that long. */
@@ -375,6 +386,7 @@ int journal_quota_open(struct journal *j, const char *quota, bool create,
 		journal_quota_close(&q);
 		return -1;
 	}
+	g_hash_table_add(j->open, g_strdup(name));
 	*q_r = q;
 	return 1;
 }
@@ -386,8 +398,10 @@ void journal_quota_close(struct journal_quota **qp)
 	if (q == NULL)
 		return;
 	/* closing the descriptor drops the flock */
-	if (q->lock_fd >= 0)
+	if (q->lock_fd >= 0) {
 		close(q->lock_fd);
+		g_hash_table_remove(q->j->open, q->name);
+	}
 	g_free(q->name);
 	g_free(q->dir);
 	g_free(q->error);
@@ -817,11 +831,6 @@ void journal_reservation_free(struct journal_reservation *r)
 	g_free(r);
 }
 
-static gint journal_strcmp0(const char *a, const char *b)
-{
-	return g_strcmp0(a, b);
-}
-
 static gint journal_reservation_cmp(gconstpointer a, gconstpointer b)
 {
 	const struct journal_reservation *ra =
@@ -834,11 +843,11 @@ static gint journal_reservation_cmp(gconstpointer a, gconstpointer b)
 		return ra->start < rb->start ? -1 : 1;
 	if (ra->end != rb->end)
 		return ra->end < rb->end ? -1 : 1;
-	if ((c = journal_strcmp0(ra->resource, rb->resource)) != 0)
+	if ((c = g_strcmp0(ra->resource, rb->resource)) != 0)
 		return c;
-	if ((c = journal_strcmp0(ra->uid, rb->uid)) != 0)
+	if ((c = g_strcmp0(ra->uid, rb->uid)) != 0)
 		return c;
-	return journal_strcmp0(ra->rid, rb->rid);
+	return g_strcmp0(ra->rid, rb->rid);
 }
 
 static struct journal_reservation *journal_reservation_parse(const char *line)

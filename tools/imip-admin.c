@@ -21,9 +21,16 @@
  *	rebuild ADDR | --all
  *	refresh-freebusy
  *	publish ADDR
+ *	quota Q limits	subject duration
+ *	quota Q limit SUBJECT DURATION | --unset
+ *	quota Q groups	user group
+ *	quota Q group USER GROUP | --unset
+ *	quota Q delegates [ADDR... | --none]	address
+ *	quota Q reservations	start end resource uid rid organiser
+ *	update-quotas [Q...]
  * DIAGNOSTICS
- *	Exit status: 0 success; 1 not found; 64 usage error; 74 store error;
- *	78 configuration error.
+ *	Exit status: 0 success; 1 not found; 64 usage error; 74 store or
+ *	journal error; 78 configuration error.
  * ENVIRONMENT
  *	IMIP_NOW (YYYYMMDDTHHMMSSZ) replaces the current time, for tests.
  * SEE ALSO
@@ -36,6 +43,7 @@
 #include "derive.h"
 #include "freebusy.h"
 #include "ical-object.h"
+#include "journal.h"
 #include "prefs.h"
 #include "store.h"
 
@@ -56,6 +64,7 @@ struct admin {
 	time_t now;
 	int argc;
 	char **argv;		/* after the command name */
+	struct journal *journal;	/* opened by the quota commands */
 };
 
 static void admin_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -557,6 +566,313 @@ static int cmd_publish(struct admin *a)
 	return admin_rebuild_user(a, a->argv[0], true);
 }
 
+/* --- quota journals (reference imip-agent.md 9) --- */
+
+/* A quota name or limit subject as the journal keeps it: an address in
+   normal form, "*" (subjects only), or one word of printable text (a
+   group or a quota named by the site).  NULL when unusable. */
+static char *admin_journal_name(const char *value, bool allow_star)
+{
+	if (allow_star && strcmp(value, "*") == 0)
+		return g_strdup("*");
+	if (strchr(value, '@') != NULL)
+		return address_normalize(value);
+	if (*value == '\0' || strcmp(value, "*") == 0 ||
+	    !g_utf8_validate(value, -1, NULL))
+		return NULL;
+	for (const char *p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return NULL;
+	}
+	return g_strdup(value);
+}
+
+/* Open quota Q (creating it when asked); returns an exit status. */
+static int admin_quota_open(struct admin *a, const char *quota, bool create,
+			    struct journal_quota **q_r)
+{
+	char *name = admin_journal_name(quota, false);
+	char *error = NULL;
+	int r;
+
+	*q_r = NULL;
+	if (name == NULL) {
+		admin_error("not a usable quota name: %s", quota);
+		return ADMIN_EX_USAGE;
+	}
+	if (a->journal == NULL &&
+	    journal_open(a->config, &a->journal, &error) < 0) {
+		admin_error("%s", error);
+		g_free(error);
+		g_free(name);
+		return ADMIN_EX_CONFIG;
+	}
+	r = journal_quota_open(a->journal, name, create, q_r, &error);
+	if (r < 0) {
+		admin_error("%s", error);
+		g_free(error);
+	} else if (r == 0) {
+		admin_error("no quota journal %s", name);
+	}
+	g_free(name);
+	return r < 0 ? ADMIN_EX_IOERR : r == 0 ? ADMIN_EX_NOTFOUND :
+		ADMIN_EX_OK;
+}
+
+static void admin_print_lines(const GPtrArray *lines)
+{
+	for (unsigned int i = 0; i < lines->len; i++)
+		printf("%s\n", (const char *)g_ptr_array_index(lines, i));
+}
+
+/* quota Q limits | groups: the journal formats the lines. */
+static int admin_quota_list(struct journal_quota *q,
+			    int (*list)(struct journal_quota *, GPtrArray *,
+					const char **))
+{
+	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+	const char *error;
+	int ret = ADMIN_EX_OK;
+
+	if (list(q, lines, &error) < 0)
+		ret = admin_store_failed(error);
+	else
+		admin_print_lines(lines);
+	g_ptr_array_free(lines, TRUE);
+	return ret;
+}
+
+/* quota Q limit SUBJECT DURATION|--unset */
+static int admin_quota_limit(struct admin *a)
+{
+	struct journal_quota *q;
+	const char *error;
+	char *subject;
+	long seconds = -1;
+	int ret;
+
+	if (a->argc != 4)
+		return ADMIN_EX_USAGE;
+	subject = admin_journal_name(a->argv[2], true);
+	if (subject == NULL) {
+		admin_error("not a usable subject (address, group or *): %s",
+			    a->argv[2]);
+		return ADMIN_EX_USAGE;
+	}
+	if (strcmp(a->argv[3], "--unset") != 0) {
+		struct icaldurationtype d =
+			icaldurationtype_from_string(a->argv[3]);
+
+		if (icaldurationtype_is_bad_duration(d) || d.is_neg) {
+			admin_error("not an RFC 5545 duration (e.g. PT10H): %s",
+				    a->argv[3]);
+			g_free(subject);
+			return ADMIN_EX_USAGE;
+		}
+		seconds = icaldurationtype_as_int(d);
+	}
+	ret = admin_quota_open(a, a->argv[0], true, &q);
+	if (ret == ADMIN_EX_OK) {
+		if (journal_limit_set(q, subject, seconds, &error) < 0)
+			ret = admin_store_failed(error);
+		journal_quota_close(&q);
+	}
+	g_free(subject);
+	return ret;
+}
+
+/* quota Q group USER GROUP|--unset */
+static int admin_quota_group(struct admin *a)
+{
+	struct journal_quota *q;
+	const char *error, *group = NULL;
+	char *user;
+	int ret;
+
+	if (a->argc != 4)
+		return ADMIN_EX_USAGE;
+	user = address_normalize(a->argv[2]);
+	if (user == NULL) {
+		admin_error("not a usable address: %s", a->argv[2]);
+		return ADMIN_EX_USAGE;
+	}
+	if (strcmp(a->argv[3], "--unset") != 0) {
+		char *check = admin_journal_name(a->argv[3], false);
+
+		/* a group is a name: an address is looked up as a person */
+		if (check == NULL || strchr(check, '@') != NULL) {
+			admin_error("not a usable group name: %s", a->argv[3]);
+			g_free(check);
+			g_free(user);
+			return ADMIN_EX_USAGE;
+		}
+		g_free(check);
+		group = a->argv[3];
+	}
+	ret = admin_quota_open(a, a->argv[0], true, &q);
+	if (ret == ADMIN_EX_OK) {
+		if (journal_group_set(q, user, group, &error) < 0)
+			ret = admin_store_failed(error);
+		journal_quota_close(&q);
+	}
+	g_free(user);
+	return ret;
+}
+
+/* quota Q delegates [ADDR...|--none] */
+static int admin_quota_delegates(struct admin *a)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	struct journal_quota *q;
+	const char *error;
+	bool set = a->argc > 2;
+	/* "--none" replaces the pool with the empty list */
+	bool none = a->argc == 3 && strcmp(a->argv[2], "--none") == 0;
+	int ret = ADMIN_EX_OK;
+
+	for (int i = 2; !none && i < a->argc && ret == ADMIN_EX_OK; i++) {
+		char *addr = address_normalize(a->argv[i]);
+
+		if (addr == NULL) {
+			admin_error("not a usable address: %s", a->argv[i]);
+			ret = ADMIN_EX_USAGE;
+		} else {
+			g_ptr_array_add(list, addr);
+		}
+	}
+	if (ret == ADMIN_EX_OK)
+		ret = admin_quota_open(a, a->argv[0], set, &q);
+	if (ret == ADMIN_EX_OK) {
+		if (set) {
+			if (journal_delegates_set(q, list, &error) < 0)
+				ret = admin_store_failed(error);
+		} else if (journal_delegates_get(q, list, &error) < 0) {
+			ret = admin_store_failed(error);
+		} else {
+			admin_print_lines(list);
+		}
+		journal_quota_close(&q);
+	}
+	g_ptr_array_free(list, TRUE);
+	return ret;
+}
+
+/* quota Q reservations */
+static int admin_quota_reservations(struct journal_quota *q)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)journal_reservation_free);
+	GString *line = g_string_new(NULL);
+	const char *error;
+	int ret = ADMIN_EX_OK;
+
+	if (journal_reservations_read(q, list, &error) < 0)
+		ret = admin_store_failed(error);
+	for (unsigned int i = 0; i < list->len; i++) {
+		const struct journal_reservation *r = g_ptr_array_index(list, i);
+		char start[17], end[17];
+
+		admin_field(line, imip_clock_format_utc(r->start, start));
+		admin_field(line, imip_clock_format_utc(r->end, end));
+		admin_field(line, r->resource);
+		admin_field(line, r->uid);
+		admin_field(line, r->rid);
+		admin_field(line, r->organiser);
+		admin_line(line);
+	}
+	g_string_free(line, TRUE);
+	g_ptr_array_free(list, TRUE);
+	return ret;
+}
+
+/* The listing subcommands: Q must exist. */
+static int admin_quota_show(struct admin *a, const char *what)
+{
+	struct journal_quota *q;
+	int ret;
+
+	if (a->argc != 2)
+		return ADMIN_EX_USAGE;
+	ret = admin_quota_open(a, a->argv[0], false, &q);
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	if (strcmp(what, "limits") == 0)
+		ret = admin_quota_list(q, journal_limits_list);
+	else if (strcmp(what, "groups") == 0)
+		ret = admin_quota_list(q, journal_groups_list);
+	else
+		ret = admin_quota_reservations(q);
+	journal_quota_close(&q);
+	return ret;
+}
+
+static int cmd_quota(struct admin *a)
+{
+	const char *what;
+
+	if (a->argc < 2)
+		return ADMIN_EX_USAGE;
+	what = a->argv[1];
+	if (strcmp(what, "limits") == 0 || strcmp(what, "groups") == 0 ||
+	    strcmp(what, "reservations") == 0)
+		return admin_quota_show(a, what);
+	if (strcmp(what, "limit") == 0)
+		return admin_quota_limit(a);
+	if (strcmp(what, "group") == 0)
+		return admin_quota_group(a);
+	if (strcmp(what, "delegates") == 0)
+		return admin_quota_delegates(a);
+	return ADMIN_EX_USAGE;
+}
+
+static int admin_expire_quota(struct admin *a, const char *quota)
+{
+	struct journal_quota *q;
+	const char *error;
+	int ret = admin_quota_open(a, quota, false, &q);
+
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	if (journal_expire(q, a->now, NULL, &error) < 0)
+		ret = admin_store_failed(error);
+	journal_quota_close(&q);
+	return ret;
+}
+
+/* Reservations that have ended no longer count: a daily run replenishes
+   the quotas (the original's update_quotas.py). */
+static int cmd_update_quotas(struct admin *a)
+{
+	GPtrArray *quotas = g_ptr_array_new_with_free_func(g_free);
+	char *error = NULL;
+	int ret = ADMIN_EX_OK;
+
+	for (int i = 0; i < a->argc; i++)
+		g_ptr_array_add(quotas, g_strdup(a->argv[i]));
+	if (a->argc == 0) {
+		if (journal_open(a->config, &a->journal, &error) < 0) {
+			admin_error("%s", error);
+			g_free(error);
+			g_ptr_array_free(quotas, TRUE);
+			return ADMIN_EX_CONFIG;
+		}
+		if (journal_list_quotas(a->journal, quotas, &error) < 0) {
+			admin_error("%s", error);
+			g_free(error);
+			ret = ADMIN_EX_IOERR;
+		}
+	}
+	for (unsigned int i = 0; i < quotas->len; i++) {
+		/* one broken quota must not stop the nightly run for all */
+		int r = admin_expire_quota(a, g_ptr_array_index(quotas, i));
+
+		if (r != ADMIN_EX_OK)
+			ret = r;
+	}
+	g_ptr_array_free(quotas, TRUE);
+	return ret;
+}
+
 static const struct admin_command {
 	const char *name;
 	int (*run)(struct admin *a);
@@ -573,6 +889,14 @@ static const struct admin_command {
 	{ "rebuild", cmd_rebuild, "rebuild ADDR | --all" },
 	{ "refresh-freebusy", cmd_refresh_freebusy, "refresh-freebusy" },
 	{ "publish", cmd_publish, "publish ADDR" },
+	{ "quota", cmd_quota,
+	  "quota Q limits\n"
+	  "  quota Q limit SUBJECT DURATION | --unset\n"
+	  "  quota Q groups\n"
+	  "  quota Q group USER GROUP | --unset\n"
+	  "  quota Q delegates [ADDR... | --none]\n"
+	  "  quota Q reservations" },
+	{ "update-quotas", cmd_update_quotas, "update-quotas [Q...]" },
 };
 
 static void admin_usage(FILE *out)
@@ -584,7 +908,7 @@ static void admin_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct admin a = { NULL, NULL, 0, 0, NULL };
+	struct admin a = { NULL, NULL, 0, 0, NULL, NULL };
 	const char *config_path = IMIP_CONFIG_DEFAULT_PATH;
 	const struct admin_command *cmd = NULL;
 	char *error = NULL;
@@ -628,6 +952,7 @@ int main(int argc, char **argv)
 	ret = cmd->run(&a);
 	if (ret == ADMIN_EX_USAGE)
 		fprintf(stderr, "usage: imip-admin [-c FILE] %s\n", cmd->usage);
+	journal_close(&a.journal);
 	store_close(&a.store);
 	imip_config_free(&a.config);
 	return ret;

@@ -542,6 +542,13 @@ static void test_quota_open_and_list(void **state)
 	assert_int_equal(journal_quota_open(f->j, "rooms", false, &q, &error),
 			 1);
 	journal_quota_close(&q);
+	/* one quota twice in one process: an error, not a wait for itself */
+	assert_int_equal(journal_quota_open(f->j, "Room@Example.com", true,
+					    &q, &error), -1);
+	assert_null(q);
+	assert_non_null(strstr(error, "already open"));
+	g_free(error);
+	error = NULL;
 	/* an address quota is found however the address is written */
 	journal_quota_close(&f->q);
 	assert_int_equal(journal_quota_open(f->j, "MAILTO:Room@Example.COM",
