@@ -298,7 +298,8 @@ static void resource_send_delegation(struct handler *h, const struct ical_object
 
 static bool resource_rid_declined(const struct sched_result *res, const char *rid)
 {
-	for (unsigned int i = 0; rid != NULL && i < res->declined_rids->len; i++) {
+	for (unsigned int i = 0; res != NULL && rid != NULL &&
+	     i < res->declined_rids->len; i++) {
 		if (strcmp(rid, g_ptr_array_index(res->declined_rids, i)) == 0)
 			return true;
 	}
@@ -373,6 +374,9 @@ static int resource_record_quotas(struct handler *h, struct resource_quotas *rq,
 	while (ret == 0 && g_hash_table_iter_next(&iter, &key, &value)) {
 		bool named = false;
 
+		/* without a decision (a cancellation) every quota the
+		   functions name holds what is still booked */
+		named = res == NULL;
 		for (unsigned int i = 0; res != NULL && i < res->quotas->len; i++)
 			named = named || strcmp(g_ptr_array_index(res->quotas, i), key) == 0;
 		ret = journal_reservations_replace(value, h->user, uid,
@@ -493,6 +497,11 @@ static bool resource_is_newer(struct handler *h, const struct ical_object *obj,
 	}
 	if (r == 0)
 		return true;
+	/* a booking belongs to its organiser: nobody else updates it */
+	if (!handler_check_stored_organiser(h, obj, stored, pr)) {
+		ical_object_free(stored);
+		return false;
+	}
 	comps = ical_object_components(obj);
 	for (unsigned int i = 0; i < comps->len && !newer; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);
@@ -543,6 +552,18 @@ static void resource_decide(struct handler *h, struct ical_object *obj,
 	sched_result_init(&res);
 	if (derive_object_periods(&p, obj, periods, &error) < 0) {
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED, "%s", error);
+	} else if (periods->periods->len == 0) {
+		/* nothing bookable: an end not after the start (or only
+		   transparent instances) is declined, never "corrected" */
+		res.decision = SCHED_DECLINE;
+		res.reason = g_strdup("the requested period is not valid: "
+				      "it does not end after it starts");
+		memset(&rq, 0, sizeof(rq));
+		rq.open = g_hash_table_new(g_str_hash, g_str_equal);
+		if (resource_apply(h, obj, &rq, periods, organiser, &res, pr,
+				   &error) < 0)
+			handler_store_error(h, pr, "declining the booking", error);
+		resource_quotas_close(&rq);
 	} else if (resource_quotas_open(h, functions, &rq, &open_error) < 0) {
 		handler_outcome(pr, IMIP_OUTCOME_ERROR, "quota journal: %s",
 				open_error != NULL ? open_error : "cannot open");
@@ -587,44 +608,65 @@ static void resource_request(struct handler *h, struct ical_object *obj,
 
 /* --- CANCEL ------------------------------------------------------------- */
 
+/* What is still booked of a UID after a change: its periods in the
+   resource's own free/busy (derived from the stored booking). */
+static int resource_booked_periods(struct handler *h, const char *uid,
+				   struct fb_list *out, const char **error_r)
+{
+	struct fb_list *own = fb_list_new();
+	int ret = store_fb_read(h->su, STORE_FB_OWN, NULL, own, error_r);
+
+	for (unsigned int i = 0; ret == 0 && i < own->periods->len; i++) {
+		const struct fb_period *p = g_ptr_array_index(own->periods, i);
+
+		if (g_strcmp0(p->uid, uid) == 0)
+			fb_list_add(out, p);
+	}
+	fb_list_free(&own);
+	return ret;
+}
+
 static void resource_cancel(struct handler *h, struct ical_object *obj,
 			    struct imip_part_result *pr)
 {
 	char *functions = handler_pref(h, "scheduling_function");
+	char *organiser = ical_organizer_of(itip_object_first(obj));
 	struct ical_object *stored = NULL;
 	struct resource_quotas rq;
-	struct fb_list *none = fb_list_new();
+	struct fb_list *booked = fb_list_new();
 	const char *error = NULL;
 	char *open_error = NULL;
 	int ret;
 
-	if (!handler_check_organiser(h, obj, pr)) {
-		g_free(functions);
-		fb_list_free(&none);
-		return;
-	}
+	memset(&rq, 0, sizeof(rq));
+	if (!handler_check_organiser(h, obj, pr))
+		goto out;
 	ret = calstore_load(h->su, obj->uid, &stored, &error);
 	if (ret >= 0)
 		ret = handler_cancel(h, obj, stored, pr, &error);
-	/* a whole cancellation releases the quota; an instance keeps the
-	   series' reservations until the next request or update-quotas */
-	if (ret >= 0 && obj->master != NULL && pr->code == IMIP_OUTCOME_CANCELLED) {
-		if (resource_quotas_open(h, functions, &rq, &open_error) < 0 ||
-		    resource_record_quotas(h, &rq, obj->uid, NULL, none, NULL,
-					   false, &error) < 0) {
-			handler_outcome(pr, IMIP_OUTCOME_ERROR,
-					"cancelled, but the quota journal failed: %s",
-					open_error != NULL ? open_error : error);
-		}
-		resource_quotas_close(&rq);
-	}
-	if (ret < 0)
+	if (ret < 0) {
 		handler_store_error(h, pr, "cancelling the booking", error);
+		goto out;
+	}
+	if (pr->code != IMIP_OUTCOME_CANCELLED)
+		goto out;
+	/* the quota keeps what is still booked: nothing after a whole
+	   cancellation, the other occurrences after an instance's */
+	if (resource_booked_periods(h, obj->uid, booked, &error) < 0 ||
+	    resource_quotas_open(h, functions, &rq, &open_error) < 0 ||
+	    resource_record_quotas(h, &rq, obj->uid, organiser, booked, NULL,
+				   true, &error) < 0)
+		handler_outcome(pr, IMIP_OUTCOME_ERROR,
+				"cancelled, but the quota journal failed: %s",
+				open_error != NULL ? open_error : error);
+out:
+	resource_quotas_close(&rq);
 	if (stored != NULL)
 		ical_object_free(stored);
 	g_free(open_error);
+	g_free(organiser);
 	g_free(functions);
-	fb_list_free(&none);
+	fb_list_free(&booked);
 }
 
 void handler_resource(struct handler *h, enum itip_method method,

@@ -615,13 +615,43 @@ static int handler_cancel_instance(struct handler *h, struct ical_object *stored
 	return handler_queue_remove(h, uid, rid, NULL, error_r);
 }
 
+bool handler_check_stored_organiser(struct handler *h,
+				    const struct ical_object *obj,
+				    const struct ical_object *stored,
+				    struct imip_part_result *pr)
+{
+	char *organiser, *stored_organiser;
+	bool same;
+
+	(void)h;
+	if (stored == NULL)
+		return true;
+	organiser = ical_organizer_of(itip_object_first(obj));
+	stored_organiser = ical_organizer_of(itip_object_first(stored));
+	same = stored_organiser == NULL || g_strcmp0(organiser, stored_organiser) == 0;
+	if (!same)
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"%s is not the organiser of the stored event "
+				"(%s is)", organiser != NULL ? organiser : "(none)",
+				stored_organiser);
+	g_free(organiser);
+	g_free(stored_organiser);
+	return same;
+}
+
 int handler_cancel(struct handler *h, const struct ical_object *cancel,
 		   struct ical_object *stored, struct imip_part_result *pr,
 		   const char **error_r)
 {
-	GPtrArray *comps = ical_object_components(cancel);
+	GPtrArray *comps;
 	unsigned int done = 0;
 	int ret = 0;
+
+	/* a sender who is the organiser of the CANCEL but not of the stored
+	   event must not cancel someone else's event */
+	if (!handler_check_stored_organiser(h, cancel, stored, pr))
+		return 0;
+	comps = ical_object_components(cancel);
 
 	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);

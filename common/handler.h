@@ -114,6 +114,14 @@ const char *handler_sender_name(const struct handler *h);
 bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
 			     struct imip_part_result *pr);
 
+/* The object's ORGANIZER must be the stored event's (no outside party can
+   take over or cancel an event by naming itself organiser).  false with
+   the outcome set. */
+bool handler_check_stored_organiser(struct handler *h,
+				    const struct ical_object *obj,
+				    const struct ical_object *stored,
+				    struct imip_part_result *pr);
+
 /* A copy of the master for the instance at `rid_prop`'s time, added to
    stored (its vcal and overrides).  RRULE/RDATE/EXDATE are dropped, DTEND
    moves with DTSTART. */
