@@ -586,16 +586,85 @@ static void resource_decide(struct handler *h, struct ical_object *obj,
 	fb_list_free(&periods);
 }
 
+/* The delegator X's own copy says it delegated uid to this resource. */
+static bool resource_delegator_confirms(struct handler *h, const char *delegator,
+					const char *uid)
+{
+	struct store_user *su = NULL;
+	struct ical_object *stored = NULL;
+	icalproperty *prop;
+	icalparameter *param;
+	const char *error;
+	char *open_error = NULL;
+	bool confirmed = false;
+
+	if (store_user_open(h->ctx->store, delegator, STORE_OPEN_READONLY, &su,
+			    &open_error) <= 0) {
+		g_free(open_error);
+		return false;
+	}
+	if (calstore_load(su, uid, &stored, &error) > 0 && stored->master != NULL &&
+	    (prop = ical_find_attendee(stored->master, delegator)) != NULL &&
+	    itip_partstat_of(stored->master, delegator) == ICAL_PARTSTAT_DELEGATED) {
+		for (param = icalproperty_get_first_parameter(prop, ICAL_DELEGATEDTO_PARAMETER);
+		     param != NULL && !confirmed;
+		     param = icalproperty_get_next_parameter(prop, ICAL_DELEGATEDTO_PARAMETER))
+			confirmed = address_equal(icalparameter_get_delegatedto(param), h->user);
+	}
+	if (stored != NULL)
+		ical_object_free(stored);
+	store_user_close(&su);
+	return confirmed;
+}
+
+/* RFC 5546 3.2.2.3: a delegate gets the request from the delegator, not
+   from the organiser.  The agent sends that REQUEST for a resource of
+   its own (schedule_for_delegate) from the calendar address; it is
+   believed only when the delegating resource's stored copy says so, which
+   a forger cannot arrange.  The delegate then answers the organiser. */
+static bool resource_is_verified_delegation(struct handler *h,
+					    const struct ical_object *obj)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	icalproperty *self = comp == NULL ? NULL : resource_self_attendee(h, comp);
+	icalparameter *param;
+	bool from_agent = false;
+
+	for (unsigned int i = 0; i < h->senders->len; i++)
+		from_agent = from_agent || address_equal(g_ptr_array_index(h->senders, i),
+							 h->config->calendar_sender);
+	if (!from_agent || self == NULL)
+		return false;
+	for (param = icalproperty_get_first_parameter(self, ICAL_DELEGATEDFROM_PARAMETER);
+	     param != NULL;
+	     param = icalproperty_get_next_parameter(self, ICAL_DELEGATEDFROM_PARAMETER)) {
+		char *delegator = address_normalize(icalparameter_get_delegatedfrom(param));
+		bool ok = delegator != NULL && !handler_is_self(h, delegator) &&
+			  resource_delegator_confirms(h, delegator, obj->uid);
+
+		g_free(delegator);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
 static void resource_request(struct handler *h, struct ical_object *obj,
 			     struct imip_part_result *pr)
 {
 	char *organiser = ical_organizer_of(itip_object_first(obj));
+	bool delegated = resource_is_verified_delegation(h, obj);
+	bool may_send = h->may_send;
 
+	/* the answer of a verified delegation goes to the organiser, not
+	   back to the agent: no loop (DESIGN.md rule 8) */
+	if (delegated && !address_equal(organiser, h->config->calendar_sender))
+		h->may_send = true;
 	if (handler_is_self(h, organiser))
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 				"a resource never organises: the ORGANIZER is "
 				"the resource %s itself", h->user);
-	else if (!handler_check_organiser(h, obj, pr))
+	else if (!delegated && !handler_check_organiser(h, obj, pr))
 		;
 	else if (!handler_object_has_self_attendee(h, obj))
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
@@ -603,6 +672,7 @@ static void resource_request(struct handler *h, struct ical_object *obj,
 	else if (handler_check_expandable(h, obj, pr) &&
 		 resource_is_newer(h, obj, pr))
 		resource_decide(h, obj, organiser, pr);
+	h->may_send = may_send;
 	g_free(organiser);
 }
 
