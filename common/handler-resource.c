@@ -125,6 +125,13 @@ static icalcomponent *resource_answer_comp(struct handler *h,
 		}
 	}
 	resource_set_partstat(h, answer, partstat, delegate);
+	if (self != NULL) {
+		icalparameter *rsvp;
+
+		/* an answer asks for no answer */
+		while ((rsvp = icalproperty_get_first_parameter(self, ICAL_RSVP_PARAMETER)) != NULL)
+			icalproperty_remove_parameter_by_ref(self, rsvp);
+	}
 	if (self != NULL && sent_by != NULL &&
 	    icalproperty_get_first_parameter(self, ICAL_SENTBY_PARAMETER) == NULL)
 		icalproperty_add_parameter(self, icalparameter_new_sentby(sent_by));

@@ -466,9 +466,10 @@ static enum sched_verdict sched_acl(struct sched_ctx *c, char **args,
 	if (decision == NULL)
 		decision = strcmp(g_strstrip(lines[0]), "accept") == 0 ?
 			"accept" : "decline";
+	/* "reject" (the original's third word) declines too: a resource
+	   always answers, so the organiser learns the room is not theirs */
 	verdict = strcmp(decision, "accept") == 0 ? SCHED_CONTINUE :
-		sched_decline(c, "the access control list does not allow %s",
-			      c->req->organiser);
+		sched_decline(c, "refused by the resource's access control list");
 	g_strfreev(lines);
 	g_free(value);
 	return verdict;
