@@ -376,10 +376,15 @@ static int cmd_show(struct admin *a)
 	return ret;
 }
 
-static int cmd_requests(struct admin *a)
+typedef int admin_read_func_t(struct store_user *su, GPtrArray *items_r,
+			      const char **error_r);
+typedef void admin_row_func_t(GString *line, const void *item);
+
+/* The commands that print one of a user's tables, one record per line. */
+static int admin_list_user_table(struct admin *a, admin_read_func_t *read,
+				 admin_row_func_t *row, GDestroyNotify free_item)
 {
-	GPtrArray *requests = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)store_request_free);
+	GPtrArray *items = g_ptr_array_new_with_free_func(free_item);
 	GString *line = g_string_new(NULL);
 	struct store_user *su;
 	const char *error;
@@ -387,49 +392,47 @@ static int cmd_requests(struct admin *a)
 		admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
 
 	if (ret == ADMIN_EX_OK) {
-		if (store_requests_read(su, requests, &error) < 0)
+		if (read(su, items, &error) < 0)
 			ret = admin_store_failed(error);
-		for (unsigned int i = 0; i < requests->len; i++) {
-			const struct store_request *r = g_ptr_array_index(requests, i);
-
-			admin_field(line, r->uid);
-			admin_field(line, r->rid);
-			admin_field(line, r->kind);
+		for (unsigned int i = 0; i < items->len; i++) {
+			row(line, g_ptr_array_index(items, i));
 			admin_line(line);
 		}
 		store_user_close(&su);
 	}
 	g_string_free(line, TRUE);
-	g_ptr_array_free(requests, TRUE);
+	g_ptr_array_free(items, TRUE);
 	return ret;
+}
+
+static void admin_request_row(GString *line, const void *item)
+{
+	const struct store_request *r = item;
+
+	admin_field(line, r->uid);
+	admin_field(line, r->rid);
+	admin_field(line, r->kind);
+}
+
+static void admin_counter_row(GString *line, const void *item)
+{
+	const struct store_counter *c = item;
+
+	admin_field(line, c->uid);
+	admin_field(line, c->rid);
+	admin_field(line, c->attendee);
+}
+
+static int cmd_requests(struct admin *a)
+{
+	return admin_list_user_table(a, store_requests_read, admin_request_row,
+				     (GDestroyNotify)store_request_free);
 }
 
 static int cmd_counters(struct admin *a)
 {
-	GPtrArray *counters = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)store_counter_free);
-	GString *line = g_string_new(NULL);
-	struct store_user *su;
-	const char *error;
-	int ret = a->argc != 1 ? ADMIN_EX_USAGE :
-		admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
-
-	if (ret == ADMIN_EX_OK) {
-		if (store_counter_list(su, counters, &error) < 0)
-			ret = admin_store_failed(error);
-		for (unsigned int i = 0; i < counters->len; i++) {
-			const struct store_counter *c = g_ptr_array_index(counters, i);
-
-			admin_field(line, c->uid);
-			admin_field(line, c->rid);
-			admin_field(line, c->attendee);
-			admin_line(line);
-		}
-		store_user_close(&su);
-	}
-	g_string_free(line, TRUE);
-	g_ptr_array_free(counters, TRUE);
-	return ret;
+	return admin_list_user_table(a, store_counter_list, admin_counter_row,
+				     (GDestroyNotify)store_counter_free);
 }
 
 struct admin_fb_args {
