@@ -53,6 +53,7 @@ static const struct config_key config_keys[] = {
 		   freebusy_horizon_days, CONFIG_MAX_HORIZON_DAYS),
 	CONFIG_KEY("counter_as_request", CONFIG_TYPE_BOOL, counter_as_request,
 		   0),
+	CONFIG_KEY("trigger_sieve", CONFIG_TYPE_PATH, trigger_sieve, 0),
 	CONFIG_KEY("log_target", CONFIG_TYPE_LOG_TARGET, log_target, 0),
 	CONFIG_KEY("syslog_facility", CONFIG_TYPE_FACILITY, syslog_facility,
 		   0),
@@ -141,6 +142,7 @@ void imip_config_free(struct imip_config **config)
 	g_free(c->calendar_sender);
 	g_free(c->sendmail_path);
 	g_free(c->submission_host);
+	g_free(c->trigger_sieve);
 	g_ptr_array_unref(c->local_domains);
 	g_free(c->default_tzid);
 	g_free(c->syslog_facility);

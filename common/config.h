@@ -42,6 +42,9 @@ struct imip_config {
 	char *default_tzid;		/* /etc/timezone, else UTC */
 	unsigned int freebusy_horizon_days;	/* 365 */
 	bool counter_as_request;	/* true */
+	/* Sieve script deciding whether imip-shim (and the Cyrus hook)
+	   process a message at all (trigger.h); absolute path, NULL unset */
+	char *trigger_sieve;
 	enum imip_log_target log_target;	/* syslog */
 	char *syslog_facility;		/* "mail" */
 	struct imip_limits limits;

@@ -26,6 +26,11 @@
  *
  *	--dry-run: the messages the agent would send are written to standard
  *	output as an mbox stream instead of being sent.
+ *
+ *	trigger_sieve (imip.conf): a Sieve script run per recipient first;
+ *	discard means no_action ("trigger script discarded the message") and
+ *	the original is delivered untouched; a broken script is logged and
+ *	the message processed as if there were none (trigger.h).
  * DIAGNOSTICS
  *	One log line per message and recipient (log_target in imip.conf):
  *	role, recipient, method, UID, outcome, reason.
@@ -40,6 +45,9 @@
  *	group-readable (umask 007) so the web server can serve published
  *	free/busy through the group.
  * ENVIRONMENT
+ *	SENDER: the envelope sender without --sender ("" or "<>": null).
+ *	RECIPIENT, else LOCAL_PART@DOMAIN: the recipient without --recipient
+ *	(Exim's pipe transport sets all four; Postfix's pipe(8) none).
  *	IMIP_NOW (YYYYMMDDTHHMMSSZ) replaces the current time, for tests.
  * SEE ALSO
  *	imip-admin(8), imip.conf(5), imip-preferences(5)
@@ -52,6 +60,7 @@
 #include "mime-read.h"
 #include "send.h"
 #include "store.h"
+#include "trigger.h"
 #include "shim-deliver.h"
 
 #include <getopt.h>
@@ -74,6 +83,7 @@ struct shim_options {
 	const char *sender;
 	const char *deliver;
 	bool dry_run;
+	char *env_recipient;	/* LOCAL_PART@DOMAIN from the environment */
 };
 
 static enum imip_log_target shim_log_target = IMIP_LOG_TARGET_STDERR;
@@ -222,6 +232,42 @@ static GBytes *shim_read_stdin(void)
 	return g_byte_array_free_to_bytes(buf);
 }
 
+/* A value an MTA put in the environment: set and not empty. */
+static const char *shim_getenv(const char *name)
+{
+	const char *value = getenv(name);
+
+	return value != NULL && *value != '\0' ? value : NULL;
+}
+
+/* The envelope when the arguments do not give it (imip-shim(8)
+   ENVIRONMENT).  Exim's pipe transport sets SENDER, RECIPIENT, LOCAL_PART
+   and DOMAIN (mta.md 5.3), and reading them there also avoids Exim's
+   tainted-argument refusal; Postfix's local(8) sets SENDER and RECIPIENT
+   for a |command.  Postfix's pipe(8) sets none (mta.md 4.5): there the
+   arguments carry ${sender} and ${original_recipient}.  An argument always
+   wins.  An empty SENDER, or "<>", is the null sender. */
+static void shim_envelope_from_environment(struct shim_options *o)
+{
+	const char *local_part, *domain, *recipient;
+
+	if (o->sender == NULL)
+		o->sender = getenv("SENDER");
+	if (o->sender != NULL && strcmp(o->sender, "<>") == 0)
+		o->sender = "";
+	if (o->recipients->len > 0 || strcmp(o->role, "outgoing") == 0)
+		return;
+	recipient = shim_getenv("RECIPIENT");
+	local_part = shim_getenv("LOCAL_PART");
+	domain = shim_getenv("DOMAIN");
+	if (recipient != NULL) {
+		g_ptr_array_add(o->recipients, (char *)recipient);
+	} else if (local_part != NULL && domain != NULL) {
+		o->env_recipient = g_strconcat(local_part, "@", domain, NULL);
+		g_ptr_array_add(o->recipients, o->env_recipient);
+	}
+}
+
 static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 {
 	static const struct option longopts[] = {
@@ -261,8 +307,10 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 			 o->role);
 		return -1;
 	}
+	shim_envelope_from_environment(o);
 	if (strcmp(o->role, "outgoing") != 0 && o->recipients->len == 0) {
-		shim_log(LOG_ERR, "the %s role needs --recipient", o->role);
+		shim_log(LOG_ERR, "the %s role needs --recipient (or RECIPIENT "
+			 "in the environment)", o->role);
 		return -1;
 	}
 	if (!shim_deliver_target_is_valid(o->deliver)) {
@@ -270,6 +318,55 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* The trigger script (imip.conf trigger_sieve): false when it discarded
+   the message.  A script that cannot be used is logged and counts as
+   "process", like a missing one; *failed_r says so for the log line. */
+static bool shim_trigger_allows(const struct imip_config *config,
+				const struct shim_options *o,
+				const struct mime_message *msg,
+				const char *user, bool *failed_r)
+{
+	struct trigger_result tr;
+	char *user_text;
+	bool process;
+
+	*failed_r = false;
+	if (config->trigger_sieve == NULL)
+		return true;
+	/* envelope "to": the recipient processed for; the outgoing role
+	   has none (the user is the sender) */
+	if (trigger_evaluate(config->trigger_sieve, msg->raw, o->sender,
+			     strcmp(o->role, "outgoing") == 0 ? NULL : user,
+			     &tr) < 0)
+		*failed_r = true;
+	user_text = shim_log_value(user, false);
+	if (tr.error != NULL)
+		shim_log(LOG_ERR, "recipient=%s: %s; processing as if there "
+			 "were no trigger script", user_text, tr.error);
+	for (guint i = 0; i < tr.notes->len; i++) {
+		shim_log(LOG_WARNING, "recipient=%s: %s", user_text,
+			 (const char *)g_ptr_array_index(tr.notes, i));
+	}
+	g_free(user_text);
+	process = tr.process;
+	trigger_result_clear(&tr);
+	return process;
+}
+
+/* The outcome when the trigger script discarded the message: nothing
+   looked at, nothing sent, and the mailbox gets the original. */
+static struct imip_result *shim_result_discarded(void)
+{
+	struct imip_result *result = g_new0(struct imip_result, 1);
+
+	result->code = IMIP_OUTCOME_NO_ACTION;
+	result->reason = g_strdup("trigger script discarded the message");
+	result->parts = g_ptr_array_new();
+	result->outgoing = g_ptr_array_new();
+	result->mailbox = g_ptr_array_new();
+	return result;
 }
 
 /* Process for one user; deliver in the person role.  Returns the exit
@@ -285,8 +382,22 @@ static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
 	GPtrArray *messages;
 	char *error = NULL;
 	int status = EX_OK_;
+	bool trigger_failed;
 
-	result = imip_process(ctx, msg, o->sender, user, role);
+	if (!shim_trigger_allows(ctx->config, o, msg, user, &trigger_failed)) {
+		result = shim_result_discarded();
+	} else {
+		result = imip_process(ctx, msg, o->sender, user, role);
+		if (trigger_failed) {
+			/* the one line per recipient says it too */
+			char *reason = g_strconcat(result->reason != NULL ?
+				result->reason : "", result->reason != NULL ?
+				" " : "", "(trigger script failed)", NULL);
+
+			g_free(result->reason);
+			result->reason = reason;
+		}
+	}
 	shim_log_result(o->role, user, result);
 	shim_send_all(ctx->config, result, o->dry_run, ctx->now);
 	if (person) {
@@ -330,12 +441,16 @@ int main(int argc, char **argv)
 	o.recipients = g_ptr_array_new();
 	if (shim_parse_options(argc, argv, &o) < 0) {
 		shim_usage(stderr);
+		g_ptr_array_free(o.recipients, TRUE);
+		g_free(o.env_recipient);
 		return EX_USAGE_;
 	}
 	if (imip_config_load(o.config_path != NULL ? o.config_path :
 			     IMIP_CONFIG_DEFAULT_PATH, &config, &error) < 0) {
 		shim_log(LOG_ERR, "%s", error);
 		g_free(error);
+		g_ptr_array_free(o.recipients, TRUE);
+		g_free(o.env_recipient);
 		return EX_CONFIG_;
 	}
 	shim_log_target = config->log_target;
@@ -383,5 +498,6 @@ int main(int argc, char **argv)
 		store_close(&ctx.store);
 	imip_config_free(&config);
 	g_ptr_array_free(o.recipients, TRUE);
+	g_free(o.env_recipient);
 	return status;
 }

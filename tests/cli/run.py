@@ -18,6 +18,9 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 INVITE = os.path.join(TOP, "samples", "01-invitation.eml")
 ADD = os.path.join(TOP, "tests", "scenarios", "add-refresh-default", "add.eml")
 NOW = "20141120T120000Z"
+# What MTAs put in a pipe command's environment (imip-shim(8) ENVIRONMENT):
+# never inherited from the caller, only set by the cases that test it.
+MTA_ENV = ("SENDER", "RECIPIENT", "LOCAL_PART", "DOMAIN")
 
 
 class Case:
@@ -33,15 +36,31 @@ class Case:
             f.write('#!/bin/sh\n{ echo "ARGV $*"; cat; echo "END"; } >> "%s"\n'
                     % self.calls)
         os.chmod(sendmail, 0o755)
-        with open(self.conf, "w") as f:
+        self.sendmail = sendmail
+        self.write_conf(self.conf, tmp)
+
+    def write_conf(self, path, root):
+        with open(path, "w") as f:
             for d in ("store", "preferences", "journal", "static"):
-                f.write("%s_dir = %s/%s\n" % (d, tmp, d))
+                f.write("%s_dir = %s/%s\n" % (d, root, d))
             f.write("calendar_sender = calendar@example.com\n"
                     "local_domains = example.com\ndefault_tzid = UTC\n"
-                    "log_target = stderr\nsendmail_path = %s\n" % sendmail)
+                    "log_target = stderr\nsendmail_path = %s\n"
+                    % self.sendmail)
 
-    def run(self, args, stdin=None):
-        env = dict(os.environ, IMIP_NOW=NOW)
+    def fresh_conf(self, name):
+        """A configuration with a store of its own, for cases that must
+        not see what earlier cases stored."""
+        root = os.path.join(self.tmp, name)
+        os.mkdir(root)
+        path = os.path.join(root, "imip.conf")
+        self.write_conf(path, root)
+        return path
+
+    def run(self, args, stdin=None, extra_env=None):
+        env = {k: v for k, v in os.environ.items() if k not in MTA_ENV}
+        env["IMIP_NOW"] = NOW
+        env.update(extra_env or {})
         data = open(stdin, "rb").read() if stdin else b""
         r = subprocess.run(args, input=data, env=env, capture_output=True,
                            timeout=60)
@@ -58,7 +77,8 @@ def closed_port():
 
 
 def cases(c):
-    """Each yields (name, expected status, args, stdin, extra check)."""
+    """Each yields (name, expected status, args, stdin, extra check) and
+    optionally the environment variables to set."""
     person = [c.shim, "-c", c.conf, "--role", "person",
               "--recipient", "vincent.vole@example.com",
               "--sender", "paul.boddie@example.com"]
@@ -99,6 +119,7 @@ def cases(c):
     yield ("a reply goes to sendmail_path as sendmail -i -f FROM -- RCPT", 0,
            person + ["--deliver", "none"], ADD,
            lambda out, err: sendmail_called(c))
+    yield from environment_cases(c)
     yield ("admin without a command is a usage error", 64, [c.admin], None, None)
     yield ("admin with an unknown command is a usage error", 64,
            [c.admin, "-c", c.conf, "frobnicate"], None, None)
@@ -117,6 +138,80 @@ def cases(c):
             "colour", "blue"], None, None)
 
 
+def environment_cases(c):
+    """The envelope from the environment of Exim's pipe transport
+    (SENDER, RECIPIENT, LOCAL_PART, DOMAIN; mta.md 5.3).  Each case has a
+    store of its own, so the invitation is new every time."""
+    def shim(conf, role="person", *args):
+        return [c.shim, "-c", conf, "--role", role] + list(args)
+
+    def mbox_of(conf):
+        return os.path.join(os.path.dirname(conf), "mbox")
+
+    def from_line(conf):
+        path = mbox_of(conf)
+        if not os.path.exists(path):
+            return None
+        return open(path, "rb").readline().decode("utf-8", "replace")
+
+    conf = c.fresh_conf("env-exim")
+    yield ("shim takes SENDER and RECIPIENT from the environment (Exim)", 0,
+           shim(conf, "person", "--deliver", "mbox:" + mbox_of(conf)), INVITE,
+           lambda out, err, conf=conf:
+               "recipient=vincent.vole@example.com method=REQUEST" in err
+               and "outcome=added" in err
+               and from_line(conf).startswith("From paul.boddie@example.com "),
+           {"SENDER": "paul.boddie@example.com",
+            "RECIPIENT": "vincent.vole@example.com",
+            "LOCAL_PART": "vincent.vole", "DOMAIN": "example.com"})
+    conf = c.fresh_conf("env-local-part")
+    yield ("shim builds the recipient from LOCAL_PART and DOMAIN", 0,
+           shim(conf, "person", "--deliver", "mbox:" + mbox_of(conf)), INVITE,
+           lambda out, err: "recipient=harvey.horse@example.com" in err
+               and "outcome=added" in err,
+           {"SENDER": "paul.boddie@example.com",
+            "LOCAL_PART": "harvey.horse", "DOMAIN": "example.com"})
+    conf = c.fresh_conf("env-arguments-win")
+    yield ("--recipient and --sender win over the environment", 0,
+           shim(conf, "person", "--recipient", "vincent.vole@example.com",
+                "--sender", "paul.boddie@example.com",
+                "--deliver", "mbox:" + mbox_of(conf)), INVITE,
+           lambda out, err, conf=conf:
+               "recipient=vincent.vole@example.com" in err
+               and "harvey.horse" not in err and "outcome=added" in err
+               and from_line(conf).startswith("From paul.boddie@example.com "),
+           {"SENDER": "mallory@evil.example",
+            "RECIPIENT": "harvey.horse@example.com"})
+    for name, value in (("empty", ""), ("<>", "<>")):
+        conf = c.fresh_conf("env-null-sender-%s" % ("empty" if value == "" else "angle"))
+        yield ("an %s SENDER is the null sender" % name, 0,
+               shim(conf, "person", "--deliver", "mbox:" + mbox_of(conf)),
+               INVITE,
+               lambda out, err, conf=conf:
+                   "recipient=vincent.vole@example.com" in err
+                   and from_line(conf).startswith("From MAILER-DAEMON "),
+               {"SENDER": value, "RECIPIENT": "vincent.vole@example.com"})
+    conf = c.fresh_conf("env-resource")
+    yield ("resource role takes its recipient from RECIPIENT", 0,
+           shim(conf, "resource", "--dry-run"), INVITE,
+           lambda out, err: "role=resource recipient=harvey.horse@example.com"
+               in err,
+           {"SENDER": "paul.boddie@example.com",
+            "RECIPIENT": "harvey.horse@example.com"})
+    conf = c.fresh_conf("env-outgoing")
+    # SENDER, not the From header (paul), names the user recorded for
+    yield ("outgoing role records for SENDER", 0, shim(conf, "outgoing"),
+           INVITE,
+           lambda out, err: "role=outgoing recipient=harvey.horse@example.com"
+               in err,
+           {"SENDER": "harvey.horse@example.com",
+            "RECIPIENT": "outgoing@outgoing.shim.invalid"})
+    yield ("person role with an empty RECIPIENT is a usage error", 64,
+           shim(c.conf, "person"), INVITE, None,
+           {"SENDER": "paul.boddie@example.com", "RECIPIENT": "",
+            "LOCAL_PART": "vincent.vole"})
+
+
 def sendmail_called(c):
     if not os.path.exists(c.calls):
         return False
@@ -133,8 +228,8 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         c = Case(os.path.abspath(args.build), tmp)
-        for name, status, argv, stdin, check in cases(c):
-            rc, out, err = c.run(argv, stdin)
+        for name, status, argv, stdin, check, *env in cases(c):
+            rc, out, err = c.run(argv, stdin, env[0] if env else None)
             why = None
             if rc != status:
                 why = "exit status %d, expected %d: %s" % (rc, status,

@@ -232,7 +232,9 @@ class Scenario:
             "sendmail_path": sendmail,
         }
         for key, value in self.spec.get("config", {}).items():
-            conf[key] = str(value).lower() if isinstance(value, bool) else str(value)
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+            # a file of the scenario (e.g. a trigger script) by absolute path
+            conf[key] = value.replace("@SCENARIO@", self.dir)
         self.conf = os.path.join(self.tmp, "imip.conf")
         with open(self.conf, "w") as f:
             f.write("# written by tests/scenarios/run.py\n")
