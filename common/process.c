@@ -331,6 +331,39 @@ static bool imip_process_part(struct handler *h,
 	return remember && !h->filtered;
 }
 
+/* A part already processed is not acted on again, but the log line still
+   names its method and UID, so an administrator can tell a retry from
+   something else. */
+static void imip_name_seen_part(struct handler *h,
+				const struct mime_calendar_part *part,
+				struct imip_part_result *pr)
+{
+	const char *error;
+	GPtrArray *calendars = ical_parse_calendars(part->text, part->len,
+						    &h->config->limits, &error);
+	GPtrArray *objects;
+	unsigned int skipped;
+	const char *name;
+
+	if (calendars == NULL)
+		return;
+	if (calendars->len > 0) {
+		icalcomponent *vcal = g_ptr_array_index(calendars, 0);
+
+		name = ical_calendar_method(vcal);
+		pr->method = g_strdup(itip_method_name(itip_method_parse(
+			name != NULL ? name : part->method_param)));
+		objects = ical_objects_from_calendar(vcal, &skipped);
+		if (objects->len > 0)
+			pr->uid = g_strdup(((struct ical_object *)
+					    g_ptr_array_index(objects, 0))->uid);
+		g_ptr_array_foreach(objects, (GFunc)(void (*)(void))ical_object_free, NULL);
+		g_ptr_array_free(objects, TRUE);
+	}
+	g_ptr_array_foreach(calendars, (GFunc)(void (*)(void))icalcomponent_free, NULL);
+	g_ptr_array_free(calendars, TRUE);
+}
+
 static void imip_process_parts(struct handler *h)
 {
 	const GPtrArray *parts = h->msg->calendar_parts;
@@ -346,6 +379,8 @@ static void imip_process_parts(struct handler *h)
 		} else if (seen > 0) {
 			imip_result_set(h->result, IMIP_OUTCOME_NO_ACTION,
 					imip_digest_skip_reason);
+			imip_name_seen_part(h, part, g_ptr_array_index(
+				h->result->parts, h->result->parts->len - 1));
 		} else if (imip_process_part(h, part) &&
 			   store_seen_add(h->su, digest, h->ctx->now, &error) < 0) {
 			imip_log(h->ctx, IMIP_LOG_WARNING,
