@@ -24,6 +24,8 @@
 # in DOVECOT_ERROR; they never exit, so the caller decides how to fail.
 # Written for Dovecot 2.3 (the Debian 12 package).
 
+. "${SRC:?}/tests/lib-process.sh"
+
 DOVECOT_TMP=
 DOVECOT_DIR=
 DOVECOT_PID=
@@ -243,17 +245,7 @@ dovecot_start() {
 # and wait until it is gone.  Harmless when none is running.
 dovecot_stop() {
 	[ -n "$DOVECOT_PID" ] || return 0
-	if kill -0 "$DOVECOT_PID" 2>/dev/null; then
-		kill "$DOVECOT_PID" 2>/dev/null
-		_dv_i=0
-		while kill -0 "$DOVECOT_PID" 2>/dev/null && [ $_dv_i -lt 50 ]; do
-			sleep 0.1
-			_dv_i=$((_dv_i + 1))
-		done
-		kill -0 "$DOVECOT_PID" 2>/dev/null && kill -KILL "$DOVECOT_PID" 2>/dev/null
-	fi
-	# Reap it (it is our child), so no zombie is left behind.
-	wait "$DOVECOT_PID" 2>/dev/null
+	process_stop "$DOVECOT_PID" 50
 	DOVECOT_PID=
 	return 0
 }

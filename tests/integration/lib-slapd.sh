@@ -35,6 +35,8 @@
 # and they set no trap: the caller's EXIT trap should call slapd_stop.
 # Written for OpenLDAP 2.5 (the Debian 12 package).
 
+. "${SRC:?}/tests/lib-process.sh"
+
 SLAPD_SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 SLAPD_DATA=${SLAPD_DATA:-$SLAPD_SRC/conf/ldap/example.ldif}
 SLAPD_SCHEMA_LDIF=$SLAPD_SRC/conf/ldap/imip-agent.ldif
@@ -248,17 +250,7 @@ slapd_start() {
 # wait until it is gone.  Harmless when none is running.
 slapd_stop() {
 	[ -n "$SLAPD_PID" ] || return 0
-	if kill -0 "$SLAPD_PID" 2>/dev/null; then
-		kill "$SLAPD_PID" 2>/dev/null
-		_sl_i=0
-		while kill -0 "$SLAPD_PID" 2>/dev/null && [ $_sl_i -lt 50 ]; do
-			sleep 0.1
-			_sl_i=$((_sl_i + 1))
-		done
-		kill -0 "$SLAPD_PID" 2>/dev/null && kill -KILL "$SLAPD_PID" 2>/dev/null
-	fi
-	# Reap it (it is our child), so no zombie is left behind.
-	wait "$SLAPD_PID" 2>/dev/null
+	process_stop "$SLAPD_PID" 50
 	SLAPD_PID=
 	return 0
 }

@@ -22,6 +22,8 @@
 # Debian-exim: exim_write_conf adds the line, exim_cleanup removes it.
 # Functions return non-zero with a reason in EXIM_ERROR; they never exit.
 
+. "${SRC:?}/tests/lib-process.sh"
+
 EXIM_BIN=${EXIM_BIN:-/opt/exim-heavy/usr/sbin/exim4}
 EXIM_TRUSTED=/etc/exim4/trusted_configs
 EXIM_DIR=
@@ -204,16 +206,7 @@ exim_descendants() {
 exim_stop() {
 	[ -n "$EXIM_PID" ] || return 0
 	_ex_kids=$(exim_descendants "$EXIM_PID")
-	if kill -0 "$EXIM_PID" 2>/dev/null; then
-		kill "$EXIM_PID" 2>/dev/null
-		_ex_i=0
-		while kill -0 "$EXIM_PID" 2>/dev/null && [ $_ex_i -lt 50 ]; do
-			sleep 0.1
-			_ex_i=$((_ex_i + 1))
-		done
-		kill -0 "$EXIM_PID" 2>/dev/null && kill -KILL "$EXIM_PID" 2>/dev/null
-	fi
-	wait "$EXIM_PID" 2>/dev/null
+	process_stop "$EXIM_PID" 50
 	for _ex_c in $_ex_kids; do
 		kill "$_ex_c" 2>/dev/null
 	done

@@ -35,6 +35,8 @@
 # letting the package configure or start the system-wide Postfix.
 # Functions return non-zero with a reason in PF_ERROR; they never exit.
 
+. "${SRC:?}/tests/lib-process.sh"
+
 PF_SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PF_DIR=
 PF_ETC=
@@ -277,16 +279,7 @@ PY
 # 10 s; harmless when none is running.
 postfix_stop() {
 	[ -n "$PF_PID" ] || return 0
-	if kill -0 "$PF_PID" 2>/dev/null; then
-		kill "$PF_PID" 2>/dev/null
-		_pf_i=0
-		while kill -0 "$PF_PID" 2>/dev/null && [ $_pf_i -lt 100 ]; do
-			sleep 0.1
-			_pf_i=$((_pf_i + 1))
-		done
-		kill -0 "$PF_PID" 2>/dev/null && kill -KILL "$PF_PID" 2>/dev/null
-	fi
-	wait "$PF_PID" 2>/dev/null
+	process_stop "$PF_PID" 100
 	PF_PID=
 	return 0
 }
