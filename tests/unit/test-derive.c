@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "test-tmp.h"
 #include "calstore.h"
 #include "clock.h"
 #include "config.h"
@@ -66,14 +67,7 @@ static int setup(void **state)
 	struct fixture *f = g_new0(struct fixture, 1);
 	char *error = NULL;
 
-	f->root = g_dir_make_tmp("test-derive-XXXXXX", NULL);
-	f->config = imip_config_new_defaults();
-	g_free(f->config->store_dir);
-	g_free(f->config->preferences_dir);
-	g_free(f->config->static_dir);
-	f->config->store_dir = g_build_filename(f->root, "store", NULL);
-	f->config->preferences_dir = g_build_filename(f->root, "prefs", NULL);
-	f->config->static_dir = g_build_filename(f->root, "static", NULL);
+	f->config = test_tmp_config("test-derive", &f->root);
 	assert_int_equal(store_open(f->config, &f->store, &error), 0);
 	assert_int_equal(store_user_open(f->store, USER, STORE_OPEN_CREATE,
 					 &f->su, &error), 1);
@@ -89,13 +83,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = g_strdup_printf("rm -rf '%s'", f->root);
-
 	store_user_close(&f->su);
 	store_close(&f->store);
 	imip_config_free(&f->config);
-	assert_int_equal(system(cmd), 0);
-	g_free(cmd);
+	test_rm_rf(f->root);
 	g_free(f->root);
 	g_free(f);
 	return 0;

@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "test-tmp.h"
 #include "clock.h"
 #include "config.h"
 #include "journal.h"
@@ -39,35 +40,13 @@ static int setup(void **state)
 	char *error = NULL;
 
 	umask(007);
-	f->root = g_dir_make_tmp("test-journal-XXXXXX", NULL);
-	f->config = imip_config_new_defaults();
-	g_free(f->config->journal_dir);
-	f->config->journal_dir = g_build_filename(f->root, "journal", NULL);
+	f->config = test_tmp_config("test-journal", &f->root);
 	assert_int_equal(journal_open(f->config, &f->j, &error), 0);
 	assert_int_equal(journal_quota_open(f->j, ROOM, true, &f->q, &error),
 			 1);
 	f->qdir = g_build_filename(f->config->journal_dir, ROOM, NULL);
 	*state = f;
 	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (d != NULL) {
-		while ((name = g_dir_read_name(d)) != NULL) {
-			char *sub = g_build_filename(path, name, NULL);
-
-			rm_rf(sub);
-			g_free(sub);
-		}
-		g_dir_close(d);
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
 }
 
 static int teardown(void **state)
@@ -77,7 +56,7 @@ static int teardown(void **state)
 	journal_quota_close(&f->q);
 	journal_close(&f->j);
 	imip_config_free(&f->config);
-	rm_rf(f->root);
+	test_rm_rf(f->root);
 	g_free(f->root);
 	g_free(f->qdir);
 	g_free(f);

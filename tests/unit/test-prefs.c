@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "test-tmp.h"
 #include "config.h"
 #include "prefs.h"
 #include "store.h"
@@ -188,25 +189,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_rf(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (d != NULL) {
-		while ((name = g_dir_read_name(d)) != NULL) {
-			char *sub = g_build_filename(path, name, NULL);
-
-			rm_rf(sub);
-			g_free(sub);
-		}
-		g_dir_close(d);
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -214,7 +196,7 @@ static int teardown(void **state)
 	store_user_close(&f->su);
 	store_close(&f->store);
 	imip_config_free(&f->config);
-	rm_rf(f->root);
+	test_rm_rf(f->root);
 	g_free(f->root);
 	g_free(f);
 	return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test-tmp.h"
 #include "imip.h"
 #include "clock.h"
 #include "config.h"
@@ -31,15 +32,8 @@ static int setup(void **state)
 	struct fixture *f = g_new0(struct fixture, 1);
 	char *error = NULL;
 
-	f->root = g_dir_make_tmp("test-process-XXXXXX", NULL);
-	f->config = imip_config_new_defaults();
-	g_free(f->config->store_dir);
-	g_free(f->config->preferences_dir);
-	g_free(f->config->static_dir);
+	f->config = test_tmp_config("test-process", &f->root);
 	g_free(f->config->calendar_sender);
-	f->config->store_dir = g_build_filename(f->root, "store", NULL);
-	f->config->preferences_dir = g_build_filename(f->root, "prefs", NULL);
-	f->config->static_dir = g_build_filename(f->root, "static", NULL);
 	f->config->calendar_sender = g_strdup("calendar@example.com");
 	f->ctx.config = f->config;
 	assert_int_equal(store_open(f->config, &f->ctx.store, &error), 0);
@@ -52,12 +46,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = g_strdup_printf("rm -rf '%s'", f->root);
-
 	store_close(&f->ctx.store);
 	imip_config_free(&f->config);
-	assert_int_equal(system(cmd), 0);
-	g_free(cmd);
+	test_rm_rf(f->root);
 	g_free(f->root);
 	g_free(f);
 	return 0;

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "test-tmp.h"
 #include "config.h"
 #include "store.h"
 #include "store-name.h"
@@ -37,14 +38,7 @@ static int setup(void **state)
 	char *error = NULL;
 
 	umask(007);
-	f->root = g_dir_make_tmp("test-store-XXXXXX", NULL);
-	f->config = imip_config_new_defaults();
-	g_free(f->config->store_dir);
-	g_free(f->config->preferences_dir);
-	g_free(f->config->static_dir);
-	f->config->store_dir = g_build_filename(f->root, "store", NULL);
-	f->config->preferences_dir = g_build_filename(f->root, "prefs", NULL);
-	f->config->static_dir = g_build_filename(f->root, "static", NULL);
+	f->config = test_tmp_config("test-store", &f->root);
 	f->user_dir = g_build_filename(f->config->store_dir, USER, NULL);
 	assert_int_equal(store_open(f->config, &f->store, &error), 0);
 	assert_int_equal(store_user_open(f->store, USER, STORE_OPEN_CREATE,
@@ -54,25 +48,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_rf(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (d != NULL) {
-		while ((name = g_dir_read_name(d)) != NULL) {
-			char *sub = g_build_filename(path, name, NULL);
-
-			rm_rf(sub);
-			g_free(sub);
-		}
-		g_dir_close(d);
-		g_rmdir(path);
-	} else {
-		g_unlink(path);
-	}
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -80,7 +55,7 @@ static int teardown(void **state)
 	store_user_close(&f->su);
 	store_close(&f->store);
 	imip_config_free(&f->config);
-	rm_rf(f->root);
+	test_rm_rf(f->root);
 	g_free(f->root);
 	g_free(f->user_dir);
 	g_free(f);
