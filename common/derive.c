@@ -15,8 +15,6 @@
 #include <string.h>
 #include <glib.h>
 
-/* The end of time as far as finite recurrences go (9999-12-31). */
-#define DERIVE_TIME_MAX ((time_t)253402300799LL)
 
 struct derive_tables {
 	struct fb_list *own;
@@ -42,18 +40,27 @@ static struct fb_list *derive_other(struct derive_tables *t,
 	return list;
 }
 
+void derive_window(const struct derive_params *p, const struct ical_object *obj,
+		   time_t *start_r, time_t *end_r)
+{
+	time_t horizon = (time_t)p->config->freebusy_horizon_days * 86400;
+
+	*start_r = 0;
+	*end_r = DERIVE_TIME_MAX;
+	if (calstore_is_endless(obj)) {
+		*start_r = p->now - horizon;
+		*end_r = p->now + horizon;
+	}
+}
+
 int derive_object_periods(const struct derive_params *p,
 			  const struct ical_object *obj, struct fb_list *out,
 			  const char **error_r)
 {
-	time_t start = 0, end = DERIVE_TIME_MAX;
-	time_t horizon = (time_t)p->config->freebusy_horizon_days * 86400;
+	time_t start, end;
 	bool endless = false;
 
-	if (calstore_is_endless(obj)) {
-		start = p->now - horizon;
-		end = p->now + horizon;
-	}
+	derive_window(p, obj, &start, &end);
 	return fb_periods_of_object(obj, p->user_zone, start, end,
 				    p->config->limits.instances, true, out,
 				    &endless, error_r);

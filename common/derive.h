@@ -38,6 +38,16 @@ struct derive_params {
 int derive_uid(const struct derive_params *p, const char *uid,
 	       bool *own_changed_r, const char **error_r);
 
+/* The end of time as far as finite recurrences go (9999-12-31, the last
+   instant the free/busy line format can write). */
+#define DERIVE_TIME_MAX ((time_t)253402300799LL)
+
+/* The window an object's instances are expanded in: the whole recurrence,
+   or now - freebusy_horizon_days .. now + freebusy_horizon_days for one
+   without end. */
+void derive_window(const struct derive_params *p, const struct ical_object *obj,
+		   time_t *start_r, time_t *end_r);
+
 /* Busy periods of an object as the store records them (window: the whole
    recurrence, or the horizon around now for endless ones). */
 int derive_object_periods(const struct derive_params *p,

@@ -180,18 +180,16 @@ static icalcomponent *resource_declined_instance(struct handler *h,
 	return answer;
 }
 
-static char *resource_answer_text(struct handler *h, const struct ical_object *obj,
+/* The answer's components in a VCALENDAR with the request's VTIMEZONEs. */
+static char *resource_answer_text(const struct ical_object *obj,
 				  const char *method, GPtrArray *comps)
 {
 	struct ical_object answer = {
 		.vcal = obj->vcal, .kind = ICAL_VEVENT_COMPONENT,
 		.uid = obj->uid, .master = NULL, .overrides = comps,
 	};
-	char *text;
 
-	(void)h;
-	text = ical_object_to_text(&answer, method);
-	return text;
+	return ical_object_to_text(&answer, method);
 }
 
 static void resource_free_comps(GPtrArray *comps)
@@ -231,7 +229,7 @@ static bool resource_send_reply(struct handler *h, const struct ical_object *obj
 		if (ical_object_find_override(obj, rid) == NULL)
 			g_ptr_array_add(comps, resource_declined_instance(h, obj, rid));
 	}
-	text = resource_answer_text(h, obj, "REPLY", comps);
+	text = resource_answer_text(obj, "REPLY", comps);
 	sent = handler_send(h, organiser, "REPLY", text);
 	g_free(text);
 	g_free(organiser);
@@ -262,7 +260,7 @@ static bool resource_send_counter(struct handler *h, const struct ical_object *o
 	icalcomponent_set_dtstart(counter, icaltime_from_timet_with_zone(res->counter_start, 0, utc));
 	icalcomponent_set_dtend(counter, icaltime_from_timet_with_zone(res->counter_end, 0, utc));
 	g_ptr_array_add(comps, counter);
-	text = resource_answer_text(h, obj, "COUNTER", comps);
+	text = resource_answer_text(obj, "COUNTER", comps);
 	sent = handler_send(h, organiser, "COUNTER", text);
 	g_free(text);
 	g_free(organiser);
@@ -292,7 +290,7 @@ static void resource_send_delegation(struct handler *h, const struct ical_object
 		icalcomponent_add_property(comp, att);
 		g_ptr_array_add(comps, comp);
 	}
-	text = resource_answer_text(h, obj, "REQUEST", comps);
+	text = resource_answer_text(obj, "REQUEST", comps);
 	(void)handler_send(h, delegate, "REQUEST", text);
 	g_free(text);
 	g_free(delegate_uri);

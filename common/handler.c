@@ -371,18 +371,19 @@ icalcomponent *handler_instance_from_master(struct ical_object *stored,
 bool handler_is_instance(struct handler *h, const struct ical_object *stored,
 			 const char *rid)
 {
-	time_t horizon = (time_t)h->config->freebusy_horizon_days * 86400;
-	time_t start = 0, end = (time_t)253402300799LL;
+	struct derive_params p = {
+		.config = h->config, .su = h->su, .user = h->user,
+		.user_zone = h->user_zone, .now = h->ctx->now,
+		.aliases = h->aliases,
+	};
 	struct fb_list *periods = fb_list_new();
 	const char *error;
+	time_t start, end;
 	bool endless, found = false;
 
 	/* Unfiltered expansion: a transparent instance is still an instance
 	   an attendee may answer for. */
-	if (calstore_is_endless(stored)) {
-		start = h->ctx->now - horizon;
-		end = h->ctx->now + horizon;
-	}
+	derive_window(&p, stored, &start, &end);
 	if (fb_periods_of_object(stored, h->user_zone, start, end,
 				 h->config->limits.instances, false, periods,
 				 &endless, &error) == 0) {

@@ -444,7 +444,7 @@ struct admin_fb_args {
 static int admin_parse_fb_args(struct admin *a, struct admin_fb_args *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->to = (time_t)253402300799LL;
+	f->to = DERIVE_TIME_MAX;
 	for (int i = 0; i < a->argc; i++) {
 		const char *arg = a->argv[i];
 
