@@ -22,6 +22,10 @@ enum config_type {
 	CONFIG_TYPE_BOOL,
 	CONFIG_TYPE_LOG_TARGET,
 	CONFIG_TYPE_FACILITY,
+	CONFIG_TYPE_TRISTATE,	/* yes/no into an int, -1 when unset */
+	CONFIG_TYPE_DOMAIN,	/* one domain name */
+	CONFIG_TYPE_LIST,	/* comma-separated, items trimmed */
+	CONFIG_TYPE_ADDRESSES,	/* addresses separated by commas/spaces */
 };
 
 struct config_key {
@@ -71,6 +75,20 @@ static const struct config_key config_keys[] = {
 		   UINT_MAX),
 	CONFIG_KEY("limit_instances", CONFIG_TYPE_UINT, limits.instances,
 		   UINT_MAX),
+	CONFIG_KEY("cyrus_socket", CONFIG_TYPE_PATH, cyrus.socket_path, 0),
+	CONFIG_KEY("cyrus_imapd_conf", CONFIG_TYPE_PATH, cyrus.imapd_conf, 0),
+	CONFIG_KEY("cyrus_unixhierarchysep", CONFIG_TYPE_TRISTATE,
+		   cyrus.unixhierarchysep, 0),
+	CONFIG_KEY("cyrus_default_domain", CONFIG_TYPE_DOMAIN,
+		   cyrus.default_domain, 0),
+	CONFIG_KEY("cyrus_folders", CONFIG_TYPE_LIST, cyrus.folders, 0),
+	CONFIG_KEY("cyrus_resources", CONFIG_TYPE_ADDRESSES, cyrus.resources,
+		   0),
+	/* Cyrus stops waiting for the first byte after 10 s */
+	CONFIG_KEY("cyrus_answer_timeout", CONFIG_TYPE_UINT,
+		   cyrus.answer_timeout, 9),
+	CONFIG_KEY("cyrus_max_workers", CONFIG_TYPE_UINT, cyrus.max_workers,
+		   1000),
 };
 
 static const char *const config_facilities[] = {
@@ -121,6 +139,15 @@ struct imip_config *imip_config_new_defaults(void)
 	config->limits.components = 1000;
 	config->limits.attendees = 1000;
 	config->limits.instances = 10000;
+	config->cyrus.socket_path =
+		g_strdup("/run/imip-agent/cyrus-annotator.sock");
+	config->cyrus.imapd_conf = g_strdup("/etc/imapd.conf");
+	config->cyrus.unixhierarchysep = -1;
+	config->cyrus.folders = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(config->cyrus.folders, g_strdup("INBOX"));
+	config->cyrus.resources = g_ptr_array_new_with_free_func(g_free);
+	config->cyrus.answer_timeout = 5;
+	config->cyrus.max_workers = 16;
 	config->pref_defaults = g_hash_table_new_full(g_str_hash, g_str_equal,
 						      g_free, g_free);
 	g_free(host);
@@ -146,6 +173,11 @@ void imip_config_free(struct imip_config **config)
 	g_ptr_array_unref(c->local_domains);
 	g_free(c->default_tzid);
 	g_free(c->syslog_facility);
+	g_free(c->cyrus.socket_path);
+	g_free(c->cyrus.imapd_conf);
+	g_free(c->cyrus.default_domain);
+	g_ptr_array_unref(c->cyrus.folders);
+	g_ptr_array_unref(c->cyrus.resources);
 	g_hash_table_unref(c->pref_defaults);
 	g_free(c);
 }
@@ -327,6 +359,63 @@ static bool config_parse_domains(const char *value, GPtrArray *domains,
 	return ok;
 }
 
+static bool config_domain_is_valid(const char *value)
+{
+	if (*value == '\0' || *value == '.' || *value == '-')
+		return false;
+	for (const char *p = value; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-')
+			return false;
+	}
+	return true;
+}
+
+/* Comma-separated items, white space around each trimmed, no empty item
+   (a folder name may contain spaces). */
+static bool config_parse_list(const char *value, GPtrArray *items,
+			      const char **error_r)
+{
+	char **parts = g_strsplit(value, ",", -1);
+	bool ok = true;
+
+	g_ptr_array_set_size(items, 0);
+	for (char **p = parts; *p != NULL; p++) {
+		g_strstrip(*p);
+		if (**p == '\0') {
+			*error_r = "empty item in the list";
+			ok = false;
+			break;
+		}
+		g_ptr_array_add(items, g_strdup(*p));
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+static bool config_parse_addresses(const char *value, GPtrArray *addresses,
+				   const char **error_r)
+{
+	char **parts = g_strsplit_set(value, ", \t", -1);
+	bool ok = true;
+
+	g_ptr_array_set_size(addresses, 0);
+	for (char **p = parts; *p != NULL; p++) {
+		char *addr;
+
+		if (**p == '\0')
+			continue;
+		addr = address_normalize(*p);
+		if (addr == NULL) {
+			*error_r = "not a mail address";
+			ok = false;
+			break;
+		}
+		g_ptr_array_add(addresses, addr);
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
 static bool config_set_value(struct imip_config *config,
 			     const struct config_key *key, const char *value,
 			     const char **error_r)
@@ -338,7 +427,8 @@ static bool config_set_value(struct imip_config *config,
 	char *addr;
 
 	if (*value == '\0' && key->type != CONFIG_TYPE_HOSTPORT &&
-	    key->type != CONFIG_TYPE_DOMAINS) {
+	    key->type != CONFIG_TYPE_DOMAINS &&
+	    key->type != CONFIG_TYPE_ADDRESSES) {
 		*error_r = "empty value";
 		return false;
 	}
@@ -413,6 +503,29 @@ static bool config_set_value(struct imip_config *config,
 		g_free(*str_field);
 		*str_field = g_strdup(value);
 		return true;
+	case CONFIG_TYPE_TRISTATE: {
+		bool b;
+
+		if (!config_parse_bool(value, &b)) {
+			*error_r = "expected yes or no";
+			return false;
+		}
+		*(int *)field = b ? 1 : 0;
+		return true;
+	}
+	case CONFIG_TYPE_DOMAIN:
+		if (!config_domain_is_valid(value)) {
+			*error_r = "not a domain name";
+			return false;
+		}
+		g_free(*str_field);
+		*str_field = g_ascii_strdown(value, -1);
+		return true;
+	case CONFIG_TYPE_LIST:
+		return config_parse_list(value, *(GPtrArray **)field, error_r);
+	case CONFIG_TYPE_ADDRESSES:
+		return config_parse_addresses(value, *(GPtrArray **)field,
+					      error_r);
 	}
 	*error_r = "internal error: unknown key type";
 	return false;

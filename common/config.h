@@ -25,6 +25,20 @@ struct imip_limits {
 	unsigned int instances;		/* limit_instances (recurrence) */
 };
 
+/* The Cyrus annotation_callout hook (imip-cyrus-annotator(8)).  Settings
+   left unset (-1, NULL) are taken from Cyrus's own imapd.conf at run
+   time, so the two cannot disagree by accident. */
+struct imip_cyrus_config {
+	char *socket_path;		/* /run/imip-agent/cyrus-annotator.sock */
+	char *imapd_conf;		/* /etc/imapd.conf */
+	int unixhierarchysep;		/* -1 unset, else 0/1 */
+	char *default_domain;		/* NULL unset */
+	GPtrArray *folders;		/* char *: "INBOX", "Work/Invites", "*" */
+	GPtrArray *resources;		/* char *: normalised addresses */
+	unsigned int answer_timeout;	/* seconds, 5 (Cyrus waits 10) */
+	unsigned int max_workers;	/* 16 */
+};
+
 enum imip_log_target {
 	IMIP_LOG_TARGET_SYSLOG,
 	IMIP_LOG_TARGET_STDERR,
@@ -48,6 +62,7 @@ struct imip_config {
 	enum imip_log_target log_target;	/* syslog */
 	char *syslog_facility;		/* "mail" */
 	struct imip_limits limits;
+	struct imip_cyrus_config cyrus;
 	/* Site defaults of per-user preferences: `default_<name> = value`.
 	   name -> value, both owned by the table. */
 	GHashTable *pref_defaults;

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "mime-read.h"
+#include "outcome.h"
 #include "store.h"
 
 #include <string.h>
@@ -89,25 +90,8 @@ static void imip_bridge_library_log(void *context, enum imip_log_level level,
 /* The summary of the parts for a log line: methods once each, first UID. */
 static void imip_bridge_describe(struct imip_bridge_result *r)
 {
-	GString *methods = g_string_new(NULL);
-
-	for (unsigned int i = 0; i < r->result->parts->len; i++) {
-		const struct imip_part_result *pr =
-			g_ptr_array_index(r->result->parts, i);
-
-		if (pr->method != NULL && strstr(methods->str, pr->method) == NULL) {
-			if (methods->len > 0)
-				g_string_append_c(methods, ',');
-			g_string_append(methods, pr->method);
-		}
-		if (r->uid == NULL && pr->uid != NULL)
-			r->uid = g_strdup(pr->uid);
-	}
-	if (methods->len == 0)
-		g_string_append_c(methods, '-');
-	if (r->uid == NULL)
-		r->uid = g_strdup("-");
-	r->methods = g_string_free(methods, FALSE);
+	r->methods = imip_result_methods(r->result);
+	r->uid = imip_result_first_uid(r->result);
 }
 
 static enum imip_role imip_bridge_role(const char *role)

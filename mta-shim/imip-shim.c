@@ -58,6 +58,7 @@
 #include "compose.h"
 #include "config.h"
 #include "mime-read.h"
+#include "outcome.h"
 #include "send.h"
 #include "store.h"
 #include "trigger.h"
@@ -131,62 +132,24 @@ static void shim_usage(FILE *out)
 	      "                 [--dry-run] < message\n", out);
 }
 
-/* Values from the wire go into one log line: no control characters, no
-   quote that would end the field early. */
-static char *shim_log_value(const char *value, bool quote_always)
-{
-	GString *s;
-	bool quote = quote_always || value == NULL || *value == '\0';
-
-	if (value == NULL)
-		return g_strdup("-");
-	s = g_string_new(NULL);
-	for (const char *p = value; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == 0x7f || c == '"')
-			g_string_append_c(s, '?');
-		else
-			g_string_append_c(s, (char)c);
-		if (c == ' ')
-			quote = true;
-	}
-	if (quote) {
-		g_string_prepend_c(s, '"');
-		g_string_append_c(s, '"');
-	}
-	return g_string_free(s, FALSE);
-}
-
 static void shim_log_result(const char *role, const char *recipient,
 			    const struct imip_result *result)
 {
-	GString *methods = g_string_new(NULL);
-	const char *uid = NULL;
-	char *uid_text, *reason_text, *recipient_text;
+	char *methods = imip_result_methods(result);
+	char *uid = imip_result_first_uid(result);
+	char *uid_text = imip_log_value(uid, false);
+	char *reason_text = imip_log_value(result->reason, true);
+	char *recipient_text = imip_log_value(recipient, false);
 
-	for (unsigned int i = 0; i < result->parts->len; i++) {
-		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
-
-		if (pr->method != NULL && strstr(methods->str, pr->method) == NULL) {
-			if (methods->len > 0)
-				g_string_append_c(methods, ',');
-			g_string_append(methods, pr->method);
-		}
-		if (uid == NULL)
-			uid = pr->uid;
-	}
-	uid_text = shim_log_value(uid, false);
-	reason_text = shim_log_value(result->reason, true);
-	recipient_text = shim_log_value(recipient, false);
 	shim_log(result->code == IMIP_OUTCOME_ERROR ? LOG_ERR : LOG_INFO,
 		 "role=%s recipient=%s method=%s uid=%s outcome=%s reason=%s",
-		 role, recipient_text, methods->len > 0 ? methods->str : "-",
-		 uid_text, imip_outcome_name(result->code), reason_text);
+		 role, recipient_text, methods, uid_text,
+		 imip_outcome_name(result->code), reason_text);
+	g_free(methods);
+	g_free(uid);
 	g_free(uid_text);
 	g_free(reason_text);
 	g_free(recipient_text);
-	g_string_free(methods, TRUE);
 }
 
 static void shim_send_all(const struct imip_config *config,
@@ -341,7 +304,7 @@ static bool shim_trigger_allows(const struct imip_config *config,
 			     strcmp(o->role, "outgoing") == 0 ? NULL : user,
 			     &tr) < 0)
 		*failed_r = true;
-	user_text = shim_log_value(user, false);
+	user_text = imip_log_value(user, false);
 	if (tr.error != NULL)
 		shim_log(LOG_ERR, "recipient=%s: %s; processing as if there "
 			 "were no trigger script", user_text, tr.error);
