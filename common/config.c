@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <syslog.h>
 
 enum config_type {
 	CONFIG_TYPE_PATH,	/* absolute path */
@@ -95,6 +96,21 @@ static const char *const config_facilities[] = {
 	"mail", "daemon", "user", "auth", "authpriv", "local0", "local1",
 	"local2", "local3", "local4", "local5", "local6", "local7", NULL,
 };
+static const int config_facility_values[] = {
+	LOG_MAIL, LOG_DAEMON, LOG_USER, LOG_AUTH, LOG_AUTHPRIV, LOG_LOCAL0,
+	LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5,
+	LOG_LOCAL6, LOG_LOCAL7,
+};
+
+int imip_config_syslog_facility(const struct imip_config *config)
+{
+	for (size_t i = 0; config_facilities[i] != NULL; i++) {
+		if (g_strcmp0(config->syslog_facility,
+			      config_facilities[i]) == 0)
+			return config_facility_values[i];
+	}
+	return LOG_MAIL;
+}
 
 #define CONFIG_PREF_PREFIX "default_"
 

@@ -83,6 +83,9 @@ int imip_config_parse(const char *text, size_t len, const char *origin,
 
 void imip_config_free(struct imip_config **config);
 
+/* syslog_facility as the LOG_* value openlog(3) takes. */
+int imip_config_syslog_facility(const struct imip_config *config);
+
 /* true if the address's domain is one of local_domains (case-insensitive).
    An empty local_domains list means "no domain is known to be local". */
 bool imip_config_is_local_address(const struct imip_config *config,

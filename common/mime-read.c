@@ -447,6 +447,26 @@ static bool mime_is_auto_submitted(const char *value)
 	return automatic;
 }
 
+/* Return-Path: <addr> as the delivery agent wrote it; <> is the null
+   sender (""). */
+static char *mime_return_path(const char *value)
+{
+	InternetAddressList *list;
+	char *addr;
+
+	if (value == NULL)
+		return NULL;
+	while (g_ascii_isspace(*value))
+		value++;
+	if (g_str_has_prefix(value, "<>"))
+		return g_strdup("");
+	list = internet_address_list_parse(NULL, value);
+	addr = mime_first_address(list);
+	if (list != NULL)
+		g_object_unref(list);
+	return addr;
+}
+
 static void mime_read_headers(struct mime_message *msg, GMimeMessage *gm)
 {
 	GMimeObject *obj = GMIME_OBJECT(gm);
@@ -459,6 +479,8 @@ static void mime_read_headers(struct mime_message *msg, GMimeMessage *gm)
 	msg->date = mime_header_utf8(g_mime_object_get_header(obj, "Date"));
 	msg->auto_submitted = mime_is_auto_submitted(
 		g_mime_object_get_header(obj, "Auto-Submitted"));
+	msg->return_path = mime_return_path(
+		g_mime_object_get_header(obj, "Return-Path"));
 }
 
 static GMimeMessage *mime_parse(const void *data, size_t size)
@@ -529,6 +551,7 @@ void mime_message_free(struct mime_message **msgp)
 	g_free(msg->from);
 	g_free(msg->sender);
 	g_free(msg->reply_to);
+	g_free(msg->return_path);
 	g_free(msg->subject);
 	g_free(msg->message_id);
 	g_free(msg->date);

@@ -29,6 +29,9 @@ struct mime_message {
 	char *from;
 	char *sender;
 	char *reply_to;
+	/* Return-Path, which a delivery agent (Cyrus lmtpd) puts first:
+	   NULL when absent, "" for the null sender <> */
+	char *return_path;
 	char *subject;			/* decoded (RFC 2047), UTF-8 */
 	char *message_id;		/* without angle brackets */
 	char *date;			/* as written */

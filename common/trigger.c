@@ -8,6 +8,9 @@
 
 #include "trigger.h"
 #include "mime-read.h"
+#include "imip.h"
+#include "config.h"
+#include "outcome.h"
 
 #include <limits.h>
 #include <stddef.h>	/* before <sieve2.h> (DESIGN.md, libsieve2 2.2) */
@@ -574,4 +577,56 @@ void trigger_result_clear(struct trigger_result *result)
 	if (result->notes != NULL)
 		g_ptr_array_free(result->notes, TRUE);
 	result->notes = NULL;
+}
+
+/* --- the step as adapters take it ---------------------------------------- */
+
+static struct imip_result *trigger_result_discarded(void)
+{
+	struct imip_result *result = g_new0(struct imip_result, 1);
+
+	result->code = IMIP_OUTCOME_NO_ACTION;
+	result->reason = g_strdup("trigger script discarded the message");
+	result->parts = g_ptr_array_new();
+	result->outgoing = g_ptr_array_new();
+	result->mailbox = g_ptr_array_new();
+	return result;
+}
+
+struct imip_result *trigger_check(const struct imip_ctx *ctx, GBytes *message,
+				  const char *envelope_from,
+				  const char *envelope_to, bool *failed_r)
+{
+	struct trigger_result tr;
+	char *who;
+	bool process;
+
+	*failed_r = false;
+	if (ctx->config->trigger_sieve == NULL)
+		return NULL;
+	if (trigger_evaluate(ctx->config->trigger_sieve, message,
+			     envelope_from, envelope_to, &tr) < 0)
+		*failed_r = true;
+	who = imip_log_value(envelope_to, false);
+	if (tr.error != NULL)
+		imip_log(ctx, IMIP_LOG_ERROR, "recipient=%s: %s; processing as "
+			 "if there were no trigger script", who, tr.error);
+	for (guint i = 0; i < tr.notes->len; i++) {
+		imip_log(ctx, IMIP_LOG_WARNING, "recipient=%s: %s", who,
+			 (const char *)g_ptr_array_index(tr.notes, i));
+	}
+	g_free(who);
+	process = tr.process;
+	trigger_result_clear(&tr);
+	return process ? NULL : trigger_result_discarded();
+}
+
+void trigger_mark_failed(struct imip_result *result)
+{
+	char *reason = g_strconcat(result->reason != NULL ? result->reason : "",
+				   result->reason != NULL ? " " : "",
+				   "(trigger script failed)", NULL);
+
+	g_free(result->reason);
+	result->reason = reason;
 }

@@ -54,4 +54,22 @@ int trigger_evaluate(const char *script_path, GBytes *message,
 
 void trigger_result_clear(struct trigger_result *result);
 
+struct imip_config;
+struct imip_ctx;
+struct imip_result;
+
+/* The trigger step for one recipient as the adapters take it: run
+   config->trigger_sieve (nothing to do when unset), log its error and
+   notes through ctx's log, and return NULL when the message is to be
+   processed, or the result to report when the script discarded it
+   (no_action, nothing sent, the mailbox keeps the original).
+   *failed_r tells that the script could not be used (the message is
+   then processed as if there were none). */
+struct imip_result *trigger_check(const struct imip_ctx *ctx, GBytes *message,
+				  const char *envelope_from,
+				  const char *envelope_to, bool *failed_r);
+
+/* Add "(trigger script failed)" to the reason of a processed result. */
+void trigger_mark_failed(struct imip_result *result);
+
 #endif

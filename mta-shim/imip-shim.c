@@ -283,55 +283,6 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 	return 0;
 }
 
-/* The trigger script (imip.conf trigger_sieve): false when it discarded
-   the message.  A script that cannot be used is logged and counts as
-   "process", like a missing one; *failed_r says so for the log line. */
-static bool shim_trigger_allows(const struct imip_config *config,
-				const struct shim_options *o,
-				const struct mime_message *msg,
-				const char *user, bool *failed_r)
-{
-	struct trigger_result tr;
-	char *user_text;
-	bool process;
-
-	*failed_r = false;
-	if (config->trigger_sieve == NULL)
-		return true;
-	/* envelope "to": the recipient processed for; the outgoing role
-	   has none (the user is the sender) */
-	if (trigger_evaluate(config->trigger_sieve, msg->raw, o->sender,
-			     strcmp(o->role, "outgoing") == 0 ? NULL : user,
-			     &tr) < 0)
-		*failed_r = true;
-	user_text = imip_log_value(user, false);
-	if (tr.error != NULL)
-		shim_log(LOG_ERR, "recipient=%s: %s; processing as if there "
-			 "were no trigger script", user_text, tr.error);
-	for (guint i = 0; i < tr.notes->len; i++) {
-		shim_log(LOG_WARNING, "recipient=%s: %s", user_text,
-			 (const char *)g_ptr_array_index(tr.notes, i));
-	}
-	g_free(user_text);
-	process = tr.process;
-	trigger_result_clear(&tr);
-	return process;
-}
-
-/* The outcome when the trigger script discarded the message: nothing
-   looked at, nothing sent, and the mailbox gets the original. */
-static struct imip_result *shim_result_discarded(void)
-{
-	struct imip_result *result = g_new0(struct imip_result, 1);
-
-	result->code = IMIP_OUTCOME_NO_ACTION;
-	result->reason = g_strdup("trigger script discarded the message");
-	result->parts = g_ptr_array_new();
-	result->outgoing = g_ptr_array_new();
-	result->mailbox = g_ptr_array_new();
-	return result;
-}
-
 /* Process for one user; deliver in the person role.  Returns the exit
    status of the delivery. */
 static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
@@ -347,19 +298,15 @@ static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
 	int status = EX_OK_;
 	bool trigger_failed;
 
-	if (!shim_trigger_allows(ctx->config, o, msg, user, &trigger_failed)) {
-		result = shim_result_discarded();
-	} else {
+	/* envelope "to": the recipient processed for; the outgoing role
+	   has none (the user is the sender) */
+	result = trigger_check(ctx, msg->raw, o->sender, person ||
+			       role == IMIP_ROLE_RESOURCE ? user : NULL,
+			       &trigger_failed);
+	if (result == NULL) {
 		result = imip_process(ctx, msg, o->sender, user, role);
-		if (trigger_failed) {
-			/* the one line per recipient says it too */
-			char *reason = g_strconcat(result->reason != NULL ?
-				result->reason : "", result->reason != NULL ?
-				" " : "", "(trigger script failed)", NULL);
-
-			g_free(result->reason);
-			result->reason = reason;
-		}
+		if (trigger_failed)
+			trigger_mark_failed(result);
 	}
 	shim_log_result(o->role, user, result);
 	shim_send_all(ctx->config, result, o->dry_run, ctx->now);
@@ -418,7 +365,8 @@ int main(int argc, char **argv)
 	}
 	shim_log_target = config->log_target;
 	if (shim_log_target == IMIP_LOG_TARGET_SYSLOG)
-		openlog("imip-shim", LOG_PID, LOG_MAIL);
+		openlog("imip-shim", LOG_PID,
+			imip_config_syslog_facility(config));
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.config = config;
