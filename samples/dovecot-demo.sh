@@ -24,7 +24,7 @@ export IMIP_NOW=20141120T120000Z	# the samples' "now": November 2014
 PAUL=paul.boddie@example.com
 VINCENT=vincent.vole@example.com
 
-imip_conf "$T/imip" || die "$DOVECOT_ERROR"
+imip_conf "$T/imip" || die "$IMIP_ERROR"
 DOVECOT_DIR=$T/dovecot
 DOVECOT_USERS=$T/users
 mkdir -p "$DOVECOT_DIR"

@@ -70,9 +70,9 @@ UID1=kickoff-20141126@example.com
 
 # --- set-up -------------------------------------------------------------------------
 
-imip_conf "$T/imip" || fail "$DOVECOT_ERROR"
+imip_conf "$T/imip" || fail "$IMIP_ERROR"
 # harvey's configuration: a store directory the mail user cannot write
-imip_conf "$T/imip-ro" || fail "$DOVECOT_ERROR"
+imip_conf "$T/imip-ro" || fail "$IMIP_ERROR"
 IMIP_CONF=$T/imip/imip.conf
 chmod 755 "$T/imip-ro" "$T/imip-ro/store"
 

@@ -51,7 +51,7 @@ mkdir -p "$DOVECOT_DIR"
 # Dovecot, Pigeonhole and their modules before linking to them
 dovecot_install "$T/apt.log" || fail "$DOVECOT_ERROR"
 
-imip_conf "$T/imip" || fail "$DOVECOT_ERROR"
+imip_conf "$T/imip" || fail "$IMIP_ERROR"
 chown -R nobody:nogroup "$T/imip"
 # The uninstalled plugins (reference dovecot.md 17.3)
 dovecot_plugin_dirs "$T" "$BUILD" || fail "cannot make the module directories"

@@ -25,6 +25,8 @@
 # Written for Dovecot 2.3 (the Debian 12 package).
 
 . "${SRC:?}/tests/lib-process.sh"
+# shellcheck source=../lib-imip.sh
+. "${SRC:?}/tests/lib-imip.sh"
 
 DOVECOT_TMP=
 DOVECOT_DIR=
@@ -282,38 +284,3 @@ dovecot_log_tail() {
 }
 
 # --- the imip-agent side -----------------------------------------------------
-# imip_conf DIR: a throw-away imip.conf in DIR/imip.conf (IMIP_CONF) with
-# its store, preference, journal and static directories under DIR, logging
-# to stderr, and a sendmail_path that records each call (arguments, one
-# line) in DIR/sendmail.calls and accepts the message.
-imip_conf() {
-	mkdir -p "$1/store" "$1/preferences" "$1/journal" "$1/static" || {
-		DOVECOT_ERROR="cannot create $1"
-		return 1
-	}
-	printf '#!/bin/sh\necho "$*" >> "%s/sendmail.calls"\ncat > /dev/null\nexit 0\n' \
-		"$1" > "$1/sendmail"
-	chmod 755 "$1/sendmail"
-	IMIP_CONF=$1/imip.conf
-	cat > "$IMIP_CONF" <<CONF
-# written by tests/integration/lib-dovecot.sh
-store_dir = $1/store
-preferences_dir = $1/preferences
-journal_dir = $1/journal
-static_dir = $1/static
-calendar_sender = calendar@example.com
-local_domains = example.com
-default_tzid = UTC
-log_target = stderr
-sendmail_path = $1/sendmail
-CONF
-}
-
-# Number of sendmail_path calls so far.
-imip_sendmail_calls() {
-	if [ -f "$1/sendmail.calls" ]; then
-		wc -l < "$1/sendmail.calls"
-	else
-		echo 0
-	fi
-}

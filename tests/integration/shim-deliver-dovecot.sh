@@ -35,7 +35,7 @@ if [ ! -x "$SHIM" ] || [ ! -x "$ADMIN" ]; then
 fi
 dovecot_mktemp imip-shim-dovecot || fail "$DOVECOT_ERROR"
 T=$DOVECOT_TMP
-imip_conf "$T/imip" || fail "$DOVECOT_ERROR"
+imip_conf "$T/imip" || fail "$IMIP_ERROR"
 dovecot_start "$T/dovecot" || fail "$DOVECOT_ERROR"
 
 IMIP_NOW=20141120T120000Z

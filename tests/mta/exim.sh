@@ -110,7 +110,7 @@ exim_setup "$T/exim" || fail "$EXIM_ERROR"
 
 # imip.conf shared by the plugin and the pipes (both run as nobody);
 # what the agent sends goes to Exim's submission port
-imip_conf "$T/imip" || fail "$DOVECOT_ERROR"
+imip_conf "$T/imip" || fail "$IMIP_ERROR"
 IMIP_CONF=$T/imip/imip.conf
 sed -i '/^sendmail_path/d' "$IMIP_CONF"
 echo "submission_host = 127.0.0.1:$EXIM_PORT_SUBMISSION" >> "$IMIP_CONF"
