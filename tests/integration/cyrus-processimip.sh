@@ -33,8 +33,9 @@ NAME=cyrus-processimip
 . "$SRC/tests/integration/lib-cyrus.sh"
 # shellcheck source=../lib-imip.sh
 . "$SRC/tests/lib-imip.sh"
+# shellcheck source=SCRIPTDIR/lib-annotator.sh
+. "$SRC/tests/integration/lib-annotator.sh"
 
-ANN_PID=
 fail() {
 	echo "FAIL: $NAME: $*"
 	cyrus_log_tail
@@ -42,7 +43,7 @@ fail() {
 	exit 1
 }
 cleanup() {
-	[ -n "$ANN_PID" ] && process_stop "$ANN_PID" 50
+	annotator_stop
 	cyrus_cleanup
 }
 
@@ -79,12 +80,7 @@ cyrus_imapd_conf = $CYRUS_CONF
 cyrus_socket = $SOCK
 EOF
 chown -R cyrus:mail "$T/imip" "$T/run"
-setpriv --reuid=cyrus --regid=mail --init-groups \
-	"$ANNOTATOR" -c "$IMIP_CONF" --daemon >> "$T/annotator.log" 2>&1 &
-ANN_PID=$!
-_i=0
-while [ ! -S "$SOCK" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
-[ -S "$SOCK" ] || fail "the annotator did not start: $(cat "$T/annotator.log")"
+annotator_start "$IMIP_CONF" "$SOCK" "$T/annotator.log" || fail "$ANNOTATOR_ERROR"
 
 # itip FILE METHOD UID SEQUENCE FROM [DTSTAMP]: bob@example.net organises
 itip() {
@@ -167,13 +163,8 @@ ours c $UID1 cancelled 2
 # so it is not the duplicate of (a) that idempotence alone would drop)
 itip d.eml REQUEST $UID1 0 bob@example.net 20261120T110000Z
 step d d.eml bob@example.net updated no_action
-# (the log line comes right after the answer: wait for it)
-_i=0
-until grep -q "uid=$UID1 outcome=no_action" "$T/annotator.log"; do
-	_i=$((_i + 1))
-	[ $_i -lt 40 ] || fail "d: no log line for the stale REQUEST"
-	sleep 0.05
-done
+annotator_wait_log "uid=$UID1 outcome=no_action" ||
+	fail "d: no log line for the stale REQUEST"
 grep "uid=$UID1 outcome=no_action" "$T/annotator.log" | grep -q 'already processed' &&
 	fail "d: taken as a duplicate, not refused as stale"
 caldav $UID1 > "$T/stale.ics"
@@ -192,9 +183,11 @@ ours e2 $UID2 active 0
 
 # one processing per mail; the calendar-mailbox callouts of processimip's
 # own CalDAV writes were answered without processing
+annotator_wait_log "uid=$UID2 outcome=rejected" || fail "e: no log line"
 n=$(grep -c 'mailbox=user.alice ' "$T/annotator.log")
 [ "$n" = 6 ] || fail "expected 6 processed mails, the log has $n"
 grep -q 'mailbox=user.alice.#calendars' "$T/annotator.log" &&
 	fail "a calendar mailbox was processed"
 
+annotator_log_clean "$T/annotator.log" || fail "$ANNOTATOR_ERROR"
 echo "PASS: $NAME"

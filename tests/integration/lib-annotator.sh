@@ -1,0 +1,54 @@
+# shellcheck shell=sh
+# Sourced by the Cyrus integration tests: imip-cyrus-annotator started the
+# way production runs it (daemon mode, as Cyrus's user), stopped by PID.
+#   ANNOTATOR=build/cyrus-hook/imip-cyrus-annotator
+#   annotator_start IMIP_CONF SOCKET LOG || fail "$ANNOTATOR_ERROR"
+#   annotator_wait_log PATTERN || fail ...   (grep -E on LOG, up to 2 s)
+#   annotator_stop
+#   annotator_log_clean LOG || fail "$ANNOTATOR_ERROR"   (no sanitizer report)
+# Needs lib-process.sh (lib-cyrus.sh sources it).
+
+ANNOTATOR_PID=
+ANNOTATOR_LOG=
+ANNOTATOR_ERROR=
+
+annotator_start() {
+	ANNOTATOR_LOG=$3
+	rm -f "$2"
+	setpriv --reuid=cyrus --regid=mail --init-groups \
+		"${ANNOTATOR:?}" -c "$1" --daemon --socket "$2" >> "$3" 2>&1 &
+	ANNOTATOR_PID=$!
+	_i=0
+	while [ ! -S "$2" ] && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	[ -S "$2" ] && return 0
+	ANNOTATOR_ERROR="the annotator did not start: $(cat "$3")"
+	return 1
+}
+
+annotator_stop() {
+	[ -n "$ANNOTATOR_PID" ] && process_stop "$ANNOTATOR_PID" 50
+	ANNOTATOR_PID=
+}
+
+# A worker logs its line right after answering Cyrus, so the line can
+# come a moment after the delivery completed.
+annotator_wait_log() {
+	_i=0
+	until grep -qE "$1" "$ANNOTATOR_LOG"; do
+		_i=$((_i + 1))
+		[ $_i -lt 40 ] || return 1
+		sleep 0.05
+	done
+}
+
+# A sanitizer report in a worker (the ASan/UBSan build) fails the test even
+# when the answer happened to be right.
+annotator_log_clean() {
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; then
+		ANNOTATOR_ERROR="sanitizer report in $1"
+		return 1
+	fi
+}
