@@ -9,6 +9,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -426,8 +427,9 @@ static void test_decode_minimal_and_literal(void **state)
 	assert_int_equal(req->flags->len, 0);
 	callout_request_free(&req);
 
-	req = decode("(guid abc flags (\\Answered $iMIP) filename /y/2.)", 48,
-		     &error);
+	req = decode("(guid abc flags (\\Answered $iMIP) filename /y/2.)",
+		     strlen("(guid abc flags (\\Answered $iMIP) filename "
+			    "/y/2.)"), &error);
 	assert_non_null(req);
 	assert_string_equal(req->filename, "/y/2.");
 	assert_string_equal(req->guid, "abc");
@@ -801,6 +803,20 @@ static void test_flag_is_valid(void **state)
 	assert_false(callout_flag_is_valid(NULL));
 }
 
+/* Cyrus's imparse_isatom() refuses an atom of 1024 bytes or more: such a
+   flag would make Cyrus fail the delivery (451). */
+static void test_flag_length_limit(void **state)
+{
+	char *ok = g_strnfill(1023, 'f');
+	char *long_flag = g_strnfill(1024, 'f');
+
+	(void)state;
+	assert_true(callout_flag_is_valid(ok));
+	assert_false(callout_flag_is_valid(long_flag));
+	g_free(ok);
+	g_free(long_flag);
+}
+
 static unsigned int criticals;
 
 static void count_criticals(const gchar *domain, GLogLevelFlags level,
@@ -936,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_reply_invalid_utf8_cut),
 		cmocka_unit_test(test_reply_long_invalid_value),
 		cmocka_unit_test(test_flag_is_valid),
+		cmocka_unit_test(test_flag_length_limit),
 		cmocka_unit_test(test_reply_refuses_invalid_flag_and_entry),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_write_all_deadline),
