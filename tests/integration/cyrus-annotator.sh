@@ -20,6 +20,9 @@
 #  (i) a slow request (alice's store locked by another process): Cyrus
 #      gets an answer without changes within cyrus_answer_timeout, and the
 #      event is recorded once the lock is free;
+#  (l) broken requests straight on the socket (garbage, a truncated
+#      frame, a FILENAME outside any mailbox, a path with ".."): each is
+#      answered "()" (no change) and the daemon keeps serving;
 #  (j) the daemon stopped: delivery still succeeds, no flags;
 #  (k) executable mode, Cyrus without annotation definitions: the answer
 #      carries flags only (an undeclared annotation would make Cyrus
@@ -293,6 +296,40 @@ until "$ADMIN" -c "$IMIP_CONF" events alice@example.com | grep -q evt-slow; do
 done
 annotator_wait_log 'uid=evt-slow@example.net outcome=added .*answered without changes' ||
 	fail "i: no log line for the late answer"
+
+# --- (l) broken requests ----------------------------------------------------------
+
+# raw REQUEST: send REQUEST (Python bytes syntax) and print the answer
+raw() {
+	"$CYRUS_PYTHON" - "$SOCK" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(8)
+s.connect(sys.argv[1])
+s.sendall(eval(sys.argv[2]))
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(repr(data))
+PY
+}
+frame() {
+	printf "b'%d\\\\n%s0\\\\n'" "${#1}" "$1"
+}
+for req in "b'hello\\n'" "b'40\\n(FILENAME'" \
+	"$(frame '(FILENAME "/etc/passwd" FLAGS ())')" \
+	"$(frame "(FILENAME \"$T/imip/../imip/imip.conf\" FLAGS ())")" \
+	"$(frame '(FILENAME {3}')"; do
+	_ans=$(raw "$req") || fail "l: no answer to $req"
+	[ "$_ans" = "b'()\\n'" ] || fail "l: $req answered $_ans"
+done
+itip l.eml REQUEST evt-after@example.net 0 bob@example.net
+deliver bob@example.net alice l.eml
+expect l alice 'flags=$iMIP $iMIP-added /vendor/imip-agent/outcome=added /vendor/imip-agent/reason=invitation recorded'
 
 # --- (j) the daemon stopped ----------------------------------------------------
 
