@@ -44,27 +44,16 @@ ADMIN=$BUILD/tools/imip-admin
 NAME=cyrus-annotator
 # shellcheck source=SCRIPTDIR/lib-cyrus.sh
 . "$SRC/tests/integration/lib-cyrus.sh"
-# shellcheck source=../lib-imip.sh
+# shellcheck source=SCRIPTDIR/../lib-imip.sh
 . "$SRC/tests/lib-imip.sh"
 # shellcheck source=SCRIPTDIR/lib-annotator.sh
 . "$SRC/tests/integration/lib-annotator.sh"
-
-fail() {
-	echo "FAIL: $NAME: $*"
-	cyrus_log_tail
-	[ -f "$T/annotator.log" ] && tail -n 20 "$T/annotator.log"
-	exit 1
-}
-cleanup() {
-	annotator_stop
-	cyrus_cleanup
-}
 
 for f in "$ANNOTATOR" "$SHIM" "$ADMIN"; do
 	[ -x "$f" ] || fail "no $f (build first)"
 done
 cyrus_mktemp imip-cyrus-annotator || fail "$CYRUS_ERROR"
-trap cleanup EXIT
+trap annotator_cleanup EXIT
 T=$CYRUS_DIR
 
 IMIP_NOW=20261120T120000Z

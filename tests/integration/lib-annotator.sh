@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2034  # variables are for the sourcing script
 # Sourced by the Cyrus integration tests: imip-cyrus-annotator started the
 # way production runs it (daemon mode, as Cyrus's user), stopped by PID.
 #   ANNOTATOR=build/cyrus-hook/imip-cyrus-annotator
@@ -6,7 +6,9 @@
 #   annotator_wait_log PATTERN || fail ...   (grep -E on LOG, up to 2 s)
 #   annotator_stop
 #   annotator_log_clean LOG || fail "$ANNOTATOR_ERROR"   (no sanitizer report)
-# Needs lib-process.sh (lib-cyrus.sh sources it).
+# Needs lib-cyrus.sh (sourced first).  Also the two Cyrus tests' common
+# ends: fail MESSAGE (NAME and T set by the test; the Cyrus and annotator
+# logs' tails, exit 1) and annotator_cleanup (the EXIT trap).
 
 ANNOTATOR_PID=
 ANNOTATOR_LOG=
@@ -51,4 +53,16 @@ annotator_log_clean() {
 		ANNOTATOR_ERROR="sanitizer report in $1"
 		return 1
 	fi
+}
+
+fail() {
+	echo "FAIL: $NAME: $*"
+	cyrus_log_tail
+	[ -f "$T/annotator.log" ] && tail -n 20 "$T/annotator.log"
+	exit 1
+}
+
+annotator_cleanup() {
+	annotator_stop
+	cyrus_cleanup
 }

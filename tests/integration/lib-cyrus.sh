@@ -80,6 +80,8 @@
 
 # shellcheck source=SCRIPTDIR/../lib-process.sh
 . "${SRC:?}/tests/lib-process.sh"
+# shellcheck source=SCRIPTDIR/../lib-packages.sh
+. "${SRC:?}/tests/lib-packages.sh"
 
 CYRUS_CLIENT=$SRC/tests/integration/cyrus-client.py
 # The client needs only the standard library: the system's Python, which
@@ -123,38 +125,11 @@ cyrus_install() {
 	command -v saslpasswd2 >/dev/null 2>&1 || _cy_missing="$_cy_missing saslpasswd2"
 	id cyrus >/dev/null 2>&1 || _cy_missing="$_cy_missing user-cyrus"
 	[ -z "$_cy_missing" ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		CYRUS_ERROR="Cyrus missing ($_cy_missing) and not root to install $CYRUS_PACKAGES"
-		return 1
-	fi
-	_cy_log=${1:-/dev/null}
-	# Never let the packages start the system-wide Cyrus; put back the
-	# machine's own policy (none, or the one that was there) afterwards.
-	_cy_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		_cy_policy=1
-	fi
 	# shellcheck disable=SC2086  # a list of package names
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends $CYRUS_PACKAGES > "$_cy_log" 2>&1
-	_cy_rc=$?
-	# A new machine may have no package lists yet: fetch them once.
-	if [ $_cy_rc != 0 ]; then
-		apt-get update -q >> "$_cy_log" 2>&1
-		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends $CYRUS_PACKAGES >> "$_cy_log" 2>&1
-		_cy_rc=$?
-	fi
-	[ -n "$_cy_policy" ] && rm -f /usr/sbin/policy-rc.d
-	if [ $_cy_rc != 0 ]; then
-		CYRUS_ERROR="apt-get install $CYRUS_PACKAGES failed (see $_cy_log)"
+	if ! packages_install "${1:-/dev/null}" cyrus-imapd.service \
+		$CYRUS_PACKAGES; then
+		CYRUS_ERROR=$PACKAGES_ERROR
 		return 1
-	fi
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		systemctl disable --now cyrus-imapd.service >/dev/null 2>&1
 	fi
 	for _cy_f in master imapd lmtpd httpd sievec mbpath ctl_cyrusdb; do
 		if [ ! -x "$CYRUS_BIN/$_cy_f" ]; then

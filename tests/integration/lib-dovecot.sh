@@ -25,8 +25,10 @@
 # Written for Dovecot 2.3 (the Debian 12 package).
 
 . "${SRC:?}/tests/lib-process.sh"
-# shellcheck source=../lib-imip.sh
+# shellcheck source=SCRIPTDIR/../lib-imip.sh
 . "${SRC:?}/tests/lib-imip.sh"
+# shellcheck source=SCRIPTDIR/../lib-packages.sh
+. "${SRC:?}/tests/lib-packages.sh"
 
 DOVECOT_TMP=
 DOVECOT_DIR=
@@ -35,7 +37,6 @@ DOVECOT_PORT=
 DOVECOT_SOCKET=
 DOVECOT_LOG=
 DOVECOT_ERROR=
-DOVECOT_POLICY_RC_D=
 # passwd-file of the users instead of the static userdb (set it before)
 DOVECOT_USERS=${DOVECOT_USERS:-}
 # Extra dovecot.conf text, appended by dovecot_start (set it before)
@@ -62,10 +63,6 @@ dovecot_mktemp() {
 
 dovecot_cleanup() {
 	dovecot_stop
-	if [ -n "$DOVECOT_POLICY_RC_D" ]; then
-		rm -f /usr/sbin/policy-rc.d
-		DOVECOT_POLICY_RC_D=
-	fi
 	if [ -n "$DOVECOT_TMP" ] && [ -z "${KEEP:-}" ]; then
 		rm -rf "$DOVECOT_TMP"
 	fi
@@ -82,21 +79,11 @@ dovecot_install() {
 	   [ -f /usr/include/dovecot/mail-deliver.h ]; then
 		return 0
 	fi
-	# Never let the package start the system-wide Dovecot.
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		DOVECOT_POLICY_RC_D=1
-	fi
 	# shellcheck disable=SC2086  # a list of package names
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends $DOVECOT_PACKAGES > "$1" 2>&1; then
-		DOVECOT_ERROR="apt-get install $DOVECOT_PACKAGES failed (see $1)"
+	if ! packages_install "$1" "dovecot.service dovecot.socket" \
+		$DOVECOT_PACKAGES; then
+		DOVECOT_ERROR=$PACKAGES_ERROR
 		return 1
-	fi
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		systemctl disable --now dovecot.service dovecot.socket \
-			>/dev/null 2>&1
 	fi
 	return 0
 }

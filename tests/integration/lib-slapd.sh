@@ -36,6 +36,8 @@
 # Written for OpenLDAP 2.5 (the Debian 12 package).
 
 . "${SRC:?}/tests/lib-process.sh"
+# shellcheck source=SCRIPTDIR/../lib-packages.sh
+. "${SRC:?}/tests/lib-packages.sh"
 
 SLAPD_SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 SLAPD_DATA=${SLAPD_DATA:-$SLAPD_SRC/conf/ldap/example.ldif}
@@ -68,42 +70,14 @@ slapd_install() {
 	   [ -f /etc/ldap/schema/inetorgperson.ldif ]; then
 		return 0
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		SLAPD_ERROR="$SLAPD_PACKAGES missing and not root to install them"
-		return 1
-	fi
-	_sl_log=${1:-/dev/null}
 	# The package would otherwise create a system database and config
 	# (and ask for an admin password); we only want the binaries.
 	echo "slapd slapd/no_configuration boolean true" |
 		debconf-set-selections 2>/dev/null
-	# Never let the package start the system-wide slapd; put back the
-	# machine's own policy (none, or the one that was there) afterwards.
-	_sl_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		_sl_policy=1
-	fi
 	# shellcheck disable=SC2086  # a list of package names
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends $SLAPD_PACKAGES > "$_sl_log" 2>&1
-	_sl_rc=$?
-	# A new machine may have no package lists yet: fetch them once.
-	if [ $_sl_rc != 0 ]; then
-		apt-get update -q >> "$_sl_log" 2>&1
-		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends $SLAPD_PACKAGES >> "$_sl_log" 2>&1
-		_sl_rc=$?
-	fi
-	[ -n "$_sl_policy" ] && rm -f /usr/sbin/policy-rc.d
-	if [ $_sl_rc != 0 ]; then
-		SLAPD_ERROR="apt-get install $SLAPD_PACKAGES failed (see $_sl_log)"
+	if ! packages_install "${1:-/dev/null}" slapd.service $SLAPD_PACKAGES; then
+		SLAPD_ERROR=$PACKAGES_ERROR
 		return 1
-	fi
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		systemctl disable --now slapd.service >/dev/null 2>&1
 	fi
 	return 0
 }
