@@ -71,38 +71,6 @@ EOF
 chown -R cyrus:mail "$T/imip" "$T/run"
 annotator_start "$IMIP_CONF" "$SOCK" "$T/annotator.log" || fail "$ANNOTATOR_ERROR"
 
-# itip FILE METHOD UID SEQUENCE FROM [DTSTAMP]: bob@example.net organises
-itip() {
-	_status=
-	[ "$2" = CANCEL ] && _status="STATUS:CANCELLED
-"
-	cat > "$T/msg/$1" <<EOF
-Return-Path: <$5>
-From: $5
-To: alice@example.com
-Subject: $2 $3 $4
-Message-ID: <$1.$$@example.net>
-MIME-Version: 1.0
-Content-Type: text/calendar; method=$2; charset=utf-8
-
-BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//imip-agent test//EN
-METHOD:$2
-BEGIN:VEVENT
-UID:$3
-DTSTAMP:${6:-20261120T10000${4}Z}
-DTSTART:20261210T100000Z
-DTEND:20261210T110000Z
-SEQUENCE:$4
-SUMMARY:Planning at sequence $4
-${_status}ORGANIZER:mailto:bob@example.net
-ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:alice@example.com
-END:VEVENT
-END:VCALENDAR
-EOF
-}
-
 # step LABEL FILE FROM CYRUS-OUTCOME OURS: deliver, then both outcomes
 # must be the expected ones (as flags on the delivered message)
 step() {
@@ -150,7 +118,7 @@ ours c $UID1 cancelled 2
 
 # (d) a stale invitation: SEQUENCE 0 again, sent later (a newer DTSTAMP,
 # so it is not the duplicate of (a) that idempotence alone would drop)
-itip d.eml REQUEST $UID1 0 bob@example.net 20261120T110000Z
+itip d.eml REQUEST $UID1 0 bob@example.net "" "" "" 20261120T110000Z
 step d d.eml bob@example.net updated no_action
 annotator_wait_log "uid=$UID1 outcome=no_action" ||
 	fail "d: no log line for the stale REQUEST"
@@ -164,7 +132,7 @@ ours d $UID1 cancelled 2
 # (e) a forged cancellation of another event
 itip e1.eml REQUEST $UID2 0 bob@example.net
 step e1 e1.eml bob@example.net added added
-itip e2.eml CANCEL $UID2 1 mallory@evil.example
+itip e2.eml CANCEL $UID2 1 mallory@evil.example bob@example.net
 step e2 e2.eml mallory@evil.example updated rejected
 caldav $UID2 | grep -q '^STATUS:CANCELLED' ||
 	fail "e: Cyrus 3.6.1 processimip was expected to take the forged CANCEL"

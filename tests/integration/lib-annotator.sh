@@ -66,3 +66,40 @@ annotator_cleanup() {
 	annotator_stop
 	cyrus_cleanup
 }
+
+# itip FILE METHOD UID SEQUENCE FROM [ORGANIZER [ATTENDEE [SUBJECT [DTSTAMP]]]]:
+# an iMIP message in $T/msg/FILE to alice@example.com; ORGANIZER defaults
+# to FROM, ATTENDEE to alice needing action, DTSTAMP to one that grows
+# with the SEQUENCE; a CANCEL says STATUS:CANCELLED.  No Return-Path: lmtpd
+# adds it (an APPEND then has none).
+itip() {
+	_org=${6:-$5}
+	_att=${7:-"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:alice@example.com"}
+	_status=
+	[ "$2" = CANCEL ] && _status="STATUS:CANCELLED
+"
+	cat > "$T/msg/$1" <<EOF
+From: $5
+To: alice@example.com
+Subject: ${8:-$2 $3 $4}
+Message-ID: <$1.$$@example.net>
+MIME-Version: 1.0
+Content-Type: text/calendar; method=$2; charset=utf-8
+
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//imip-agent test//EN
+METHOD:$2
+BEGIN:VEVENT
+UID:$3
+DTSTAMP:${9:-20261120T10000${4}Z}
+DTSTART:20261210T100000Z
+DTEND:20261210T110000Z
+SEQUENCE:$4
+SUMMARY:Planning $3
+${_status}ORGANIZER:mailto:$_org
+$_att
+END:VEVENT
+END:VCALENDAR
+EOF
+}

@@ -36,6 +36,8 @@
 # Functions return non-zero with a reason in PF_ERROR; they never exit.
 
 . "${SRC:?}/tests/lib-process.sh"
+# shellcheck source=SCRIPTDIR/../lib-packages.sh
+. "${SRC:?}/tests/lib-packages.sh"
 
 PF_SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PF_DIR=
@@ -69,24 +71,11 @@ postfix_install() {
 	   grep -q '^ldap' /etc/postfix/dynamicmaps.cf 2>/dev/null; then
 		return 0
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		PF_ERROR="postfix/postfix-ldap missing and not root to install them"
-		return 1
-	fi
-	_pf_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		_pf_policy=1
-	fi
 	echo 'postfix postfix/main_mailer_type select No configuration' |
 		debconf-set-selections 2>/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends postfix postfix-ldap > "${1:-/dev/null}" 2>&1
-	_pf_rc=$?
-	[ -z "$_pf_policy" ] || rm -f /usr/sbin/policy-rc.d
-	if [ $_pf_rc != 0 ]; then
-		PF_ERROR="apt-get install postfix postfix-ldap failed (see ${1:-apt})"
+	if ! packages_install "${1:-/dev/null}" postfix.service postfix \
+		postfix-ldap; then
+		PF_ERROR=$PACKAGES_ERROR
 		return 1
 	fi
 	return 0
