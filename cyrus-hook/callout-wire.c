@@ -222,10 +222,12 @@ struct callout_reply {
 	GPtrArray *annotations;		/* char *: entry, value, entry, ... */
 };
 
-/* RFC 3501 atom-char minus "\": no CTL, SP, ( ) { % * " \ ] */
+/* RFC 3501 atom-char minus "\": no CTL, SP, ( ) { % * " \ ]; shorter
+   than 1024 bytes (Cyrus's imparse_isatom()) */
 bool callout_flag_is_valid(const char *flag)
 {
-	if (flag == NULL || *flag == '\0' || *flag == '\\')
+	if (flag == NULL || *flag == '\0' || *flag == '\\' ||
+	    strlen(flag) >= 1024)
 		return false;
 	for (const char *p = flag; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;

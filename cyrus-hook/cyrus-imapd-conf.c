@@ -7,17 +7,19 @@
 #include <string.h>
 #include <glib.h>
 
-/* Cyrus's switch values (lib/libconfig.c) */
+/* Cyrus's switch values (lib/libconfig.c config_parse_switch()): it
+   goes by the first letter ("n", "no", "never" are all no; "on"/"off"
+   by the second). */
 static int cyrus_imapd_conf_switch(const char *value)
 {
-	static const char *const yes[] = { "1", "yes", "on", "t", "true", NULL };
-	static const char *const no[] = { "0", "no", "off", "f", "false", NULL };
-	char *lower = g_ascii_strdown(value, -1);
-	int result = g_strv_contains(yes, lower) ? 1 :
-		g_strv_contains(no, lower) ? 0 : -1;
+	char c = g_ascii_tolower(value[0]);
+	char d = c != '\0' ? g_ascii_tolower(value[1]) : '\0';
 
-	g_free(lower);
-	return result;
+	if (c == '0' || c == 'n' || c == 'f' || (c == 'o' && d == 'f'))
+		return 0;
+	if (c == '1' || c == 'y' || c == 't' || (c == 'o' && d == 'n'))
+		return 1;
+	return -1;
 }
 
 static void cyrus_imapd_conf_line(struct cyrus_imapd_conf *conf, char *line)
@@ -31,7 +33,8 @@ static void cyrus_imapd_conf_line(struct cyrus_imapd_conf *conf, char *line)
 	if (colon == NULL)
 		return;
 	*colon = '\0';
-	key = g_strstrip(line);
+	/* Cyrus lower-cases option names */
+	key = g_ascii_strdown(g_strstrip(line), -1);
 	value = g_strstrip(colon + 1);
 	if (strcmp(key, "unixhierarchysep") == 0) {
 		conf->unixhierarchysep = cyrus_imapd_conf_switch(value);
@@ -46,6 +49,7 @@ static void cyrus_imapd_conf_line(struct cyrus_imapd_conf *conf, char *line)
 		conf->annotation_allow_undefined =
 			cyrus_imapd_conf_switch(value) == 1;
 	}
+	g_free(key);
 }
 
 struct cyrus_imapd_conf *cyrus_imapd_conf_read(const char *path,
@@ -79,28 +83,87 @@ void cyrus_imapd_conf_free(struct cyrus_imapd_conf **conf)
 	g_clear_pointer(conf, g_free);
 }
 
-/* One definition line: does it declare `entry` for messages with a
-   value.shared attribute? */
+static bool cyrus_word_chars_ok(const char *s, const char *extra)
+{
+	for (; *s != '\0'; s++) {
+		if (!g_ascii_isalnum(*s) && strchr(extra, *s) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* The proxy-type field: Cyrus stores the annotation on a backend only
+   with "backend" (or proxy_and_backend); an unknown word drops the line. */
+static bool cyrus_definition_proxy_ok(const char *field)
+{
+	char **words = g_strsplit(field, " ", -1);
+	bool backend = false, known = true;
+
+	for (char **w = words; *w != NULL && known; w++) {
+		if (**w == '\0')
+			continue;
+		if (g_ascii_strcasecmp(*w, "backend") == 0 ||
+		    g_ascii_strcasecmp(*w, "proxy_and_backend") == 0)
+			backend = true;
+		else
+			known = g_ascii_strcasecmp(*w, "proxy") == 0;
+	}
+	g_strfreev(words);
+	return known && backend;
+}
+
+/* The attribute field: all words known to Cyrus, value.shared among
+   them (or "value", which means both). */
+static bool cyrus_definition_attributes_ok(const char *field)
+{
+	static const char *const known[] = {
+		"value", "value.shared", "value.priv", "size", "size.shared",
+		"size.priv", "modifiedsince", "modifiedsince.shared",
+		"modifiedsince.priv", "content-type", "content-type.shared",
+		"content-type.priv", NULL,
+	};
+	char **words = g_strsplit(field, " ", -1);
+	bool shared = false, ok = true;
+
+	for (char **w = words; *w != NULL && ok; w++) {
+		char *lower;
+
+		if (**w == '\0')
+			continue;
+		lower = g_ascii_strdown(*w, -1);
+		ok = g_strv_contains(known, lower);
+		shared = shared || strcmp(lower, "value") == 0 ||
+			strcmp(lower, "value.shared") == 0;
+		g_free(lower);
+	}
+	g_strfreev(words);
+	return ok && shared;
+}
+
+/* One line of annotation_definitions, judged as Cyrus 3.6 reads it
+   (imap/annotate.c init_annotation_definitions()): exactly six fields,
+   our entry, scope message, type string (our values are text), a proxy
+   type that stores on the backend, known attributes with value.shared.
+   Cyrus skips a line it cannot read, and then refuses our annotation:
+   anything less than that is "not declared". */
 static bool cyrus_definition_declares(const char *line, const char *entry)
 {
-	char **fields = g_strsplit(line, ",", -1);
+	char **f = g_strsplit(line, ",", -1);
 	bool ok = false;
 
-	if (g_strv_length(fields) >= 5) {
-		char **attribs;
-
-		for (char **f = fields; *f != NULL; f++)
-			g_strstrip(*f);
-		attribs = g_strsplit_set(fields[4], " \t", -1);
-		ok = strcmp(fields[0], entry) == 0 &&
-			g_ascii_strcasecmp(fields[1], "message") == 0 &&
-			(g_strv_contains((const char *const *)attribs,
-					 "value.shared") ||
-			 g_strv_contains((const char *const *)attribs,
-					 "value"));
-		g_strfreev(attribs);
+	if (g_strv_length(f) == 6) {
+		for (char **x = f; *x != NULL; x++)
+			g_strstrip(*x);
+		ok = g_ascii_strcasecmp(f[0], entry) == 0 &&
+			g_ascii_strcasecmp(f[1], "message") == 0 &&
+			g_ascii_strcasecmp(f[2], "string") == 0 &&
+			cyrus_word_chars_ok(f[3], ".-_/ ") &&
+			cyrus_word_chars_ok(f[4], ".-_/ ") &&
+			cyrus_word_chars_ok(f[5], "") &&
+			cyrus_definition_proxy_ok(f[3]) &&
+			cyrus_definition_attributes_ok(f[4]);
 	}
-	g_strfreev(fields);
+	g_strfreev(f);
 	return ok;
 }
 

@@ -175,7 +175,9 @@ bool cyrus_user_folder_parse(const char *name, bool unixhierarchysep,
 
 bool cyrus_folder_is_selected(const char *folder, const GPtrArray *patterns)
 {
-	bool inbox = g_ascii_strcasecmp(folder, "INBOX") == 0;
+	/* the INBOX itself is exactly "INBOX" (cyrus_user_folder_parse());
+	   a folder below it that someone named "inbox" is not it */
+	bool inbox = strcmp(folder, "INBOX") == 0;
 
 	for (guint i = 0; i < patterns->len; i++) {
 		const char *p = g_ptr_array_index(patterns, i);

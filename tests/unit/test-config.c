@@ -351,6 +351,136 @@ static void test_local_addresses(void **state)
 	imip_config_free(&none);
 }
 
+static void test_cyrus_defaults(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	assert_string_equal(c->cyrus.socket_path,
+			    "/run/imip-agent/cyrus-annotator.sock");
+	assert_string_equal(c->cyrus.imapd_conf, "/etc/imapd.conf");
+	/* unset: taken from imapd.conf at run time */
+	assert_int_equal(c->cyrus.unixhierarchysep, -1);
+	assert_null(c->cyrus.default_domain);
+	assert_int_equal(c->cyrus.folders->len, 1);
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 0), "INBOX");
+	assert_int_equal(c->cyrus.resources->len, 0);
+	assert_int_equal(c->cyrus.answer_timeout, 5);
+	assert_int_equal(c->cyrus.max_workers, 16);
+	imip_config_free(&c);
+}
+
+static void test_cyrus_keys(void **state)
+{
+	struct imip_config *c = parse_ok(
+		"cyrus_socket = /run/cyrus/annotator.sock\n"
+		"cyrus_imapd_conf = \"/etc/cyrus imapd.conf\"\n"
+		"cyrus_unixhierarchysep = no\n"
+		"cyrus_default_domain = Mail.Example.COM\n"
+		"cyrus_folders = INBOX ,  Work/Invites,My Folder/Sub ,*\n"
+		"cyrus_resources = Room-1@Example.com, mailto:projector@example.com"
+		"\t<van@example.org>\n"
+		"cyrus_answer_timeout = 9\n"
+		"cyrus_max_workers = 1000\n");
+
+	(void)state;
+	assert_string_equal(c->cyrus.socket_path, "/run/cyrus/annotator.sock");
+	assert_string_equal(c->cyrus.imapd_conf, "/etc/cyrus imapd.conf");
+	assert_int_equal(c->cyrus.unixhierarchysep, 0);
+	assert_string_equal(c->cyrus.default_domain, "mail.example.com");
+	/* folder names keep their case and inner spaces */
+	assert_int_equal(c->cyrus.folders->len, 4);
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 0), "INBOX");
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 1),
+			    "Work/Invites");
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 2),
+			    "My Folder/Sub");
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 3), "*");
+	/* addresses normalised */
+	assert_int_equal(c->cyrus.resources->len, 3);
+	assert_string_equal(g_ptr_array_index(c->cyrus.resources, 0),
+			    "room-1@example.com");
+	assert_string_equal(g_ptr_array_index(c->cyrus.resources, 1),
+			    "projector@example.com");
+	assert_string_equal(g_ptr_array_index(c->cyrus.resources, 2),
+			    "van@example.org");
+	assert_int_equal(c->cyrus.answer_timeout, 9);
+	assert_int_equal(c->cyrus.max_workers, 1000);
+	imip_config_free(&c);
+
+	/* the other switch values, one folder, no resources, the minimum */
+	c = parse_ok("cyrus_unixhierarchysep = on\n"
+		     "cyrus_folders = Calendar\n"
+		     "cyrus_resources =\n"
+		     "cyrus_answer_timeout = 1\n"
+		     "cyrus_max_workers = 1\n");
+	assert_int_equal(c->cyrus.unixhierarchysep, 1);
+	assert_int_equal(c->cyrus.folders->len, 1);
+	assert_string_equal(g_ptr_array_index(c->cyrus.folders, 0),
+			    "Calendar");
+	assert_int_equal(c->cyrus.resources->len, 0);
+	assert_int_equal(c->cyrus.answer_timeout, 1);
+	assert_int_equal(c->cyrus.max_workers, 1);
+	imip_config_free(&c);
+
+	c = parse_ok("cyrus_unixhierarchysep = 0\n");
+	assert_int_equal(c->cyrus.unixhierarchysep, 0);
+	imip_config_free(&c);
+	c = parse_ok("cyrus_unixhierarchysep = TRUE\n");
+	assert_int_equal(c->cyrus.unixhierarchysep, 1);
+	imip_config_free(&c);
+}
+
+static void test_cyrus_bad_values(void **state)
+{
+	(void)state;
+	/* PATH */
+	parse_fails("cyrus_socket = run/annotator.sock\n", 1, "cyrus_socket");
+	parse_fails("cyrus_socket =\n", 1, "empty value");
+	parse_fails("cyrus_imapd_conf = imapd.conf\n", 1, "absolute path");
+	/* TRISTATE */
+	parse_fails("cyrus_unixhierarchysep = maybe\n", 1,
+		    "cyrus_unixhierarchysep");
+	parse_fails("cyrus_unixhierarchysep =\n", 1, "empty value");
+	parse_fails("cyrus_unixhierarchysep = unset\n", 1, "yes or no");
+	/* DOMAIN */
+	parse_fails("cyrus_default_domain = alice@example.com\n", 1,
+		    "cyrus_default_domain");
+	parse_fails("cyrus_default_domain = .example.com\n", 1,
+		    "not a domain name");
+	parse_fails("cyrus_default_domain = -example.com\n", 1,
+		    "not a domain name");
+	parse_fails("cyrus_default_domain = example.com example.org\n", 1,
+		    "not a domain name");
+	parse_fails("cyrus_default_domain = exa_mple.com\n", 1,
+		    "not a domain name");
+	parse_fails("cyrus_default_domain = example.com!\n", 1,
+		    "not a domain name");
+	parse_fails("cyrus_default_domain =\n", 1, "empty value");
+	/* LIST */
+	parse_fails("cyrus_folders = INBOX,,Work\n", 1, "empty item");
+	parse_fails("cyrus_folders = INBOX,\n", 1, "empty item");
+	parse_fails("cyrus_folders = , INBOX\n", 1, "empty item");
+	parse_fails("cyrus_folders = INBOX, ,Work\n", 1, "empty item");
+	parse_fails("cyrus_folders =\n", 1, "empty value");
+	/* ADDRESSES */
+	parse_fails("cyrus_resources = room@example.com, projector\n", 1,
+		    "not a mail address");
+	parse_fails("cyrus_resources = room@\n", 1, "cyrus_resources");
+	/* UINT with a maximum: Cyrus gives up after 10 s */
+	parse_fails("cyrus_answer_timeout = 10\n", 1, "too large");
+	parse_fails("cyrus_answer_timeout = 0\n", 1, "at least 1");
+	parse_fails("cyrus_answer_timeout = 5s\n", 1, "not a number");
+	parse_fails("cyrus_answer_timeout = -1\n", 1, "cyrus_answer_timeout");
+	parse_fails("cyrus_max_workers = 1001\n", 1, "too large");
+	parse_fails("cyrus_max_workers = 0\n", 1, "at least 1");
+	/* the line number is the key's */
+	parse_fails("cyrus_folders = INBOX\ncyrus_answer_timeout = 99\n", 2,
+		    "cyrus_answer_timeout");
+	parse_fails("cyrus_folders = INBOX\ncyrus_folders = Work\n", 2,
+		    "duplicate key");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +495,9 @@ int main(void)
 		cmocka_unit_test(test_binary_input_rejected),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_local_addresses),
+		cmocka_unit_test(test_cyrus_defaults),
+		cmocka_unit_test(test_cyrus_keys),
+		cmocka_unit_test(test_cyrus_bad_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

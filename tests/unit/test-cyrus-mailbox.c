@@ -387,7 +387,7 @@ static void test_not_user_mailboxes(void **state)
 	assert_not_user(".user.alice");
 }
 
-/* --- folder filter --------------------------------------------------------- */
+/* --- folder filter ------------------------------------------------------- */
 
 static GPtrArray *patterns(const char *first, ...)
 {
@@ -416,6 +416,9 @@ static void test_folder_filter(void **state)
 	assert_false(cyrus_folder_is_selected("Work", inbox));
 	assert_false(cyrus_folder_is_selected("INBOX/Work", inbox));
 	assert_false(cyrus_folder_is_selected("Sent", lower));
+	/* a folder below INBOX that someone named "inbox" is not the INBOX */
+	assert_false(cyrus_folder_is_selected("inbox", inbox));
+	assert_false(cyrus_folder_is_selected("inbox", lower));
 
 	assert_true(cyrus_folder_is_selected("INBOX", any));
 	assert_true(cyrus_folder_is_selected("Sent", any));

@@ -739,6 +739,57 @@ static void test_free_null(void **state)
 	assert_null(msg);
 }
 
+/* Return-Path, as Cyrus lmtpd (or any delivery agent) puts it first */
+static void test_return_path(void **state)
+{
+	static const struct {
+		const char *headers;
+		const char *expected;	/* NULL: absent */
+	} cases[] = {
+		{ "From: a@example.com\n", NULL },
+		{ "Return-Path: <>\nFrom: a@example.com\n", "" },
+		{ "Return-Path:<>\r\nFrom: a@example.com\r\n", "" },
+		{ "Return-Path: <a@b>\nFrom: x@example.com\n", "a@b" },
+		{ "Return-Path: <Paul.Boddie@Example.COM>\n", "paul.boddie@example.com" },
+		{ "Return-Path:   <bounce+x=y@lists.example.org>  \n",
+		  "bounce+x=y@lists.example.org" },
+		/* the first of two: the one the delivery agent added */
+		{ "Return-Path: <first@example.com>\n"
+		  "Received: by mx.example.com\n"
+		  "Return-Path: <second@example.net>\n", "first@example.com" },
+		{ "Return-Path: <>\nReturn-Path: <second@example.net>\n", "" },
+		/* folded over two lines */
+		{ "Return-Path:\n <folded@example.com>\n", "folded@example.com" },
+		/* after other headers, and in any case */
+		{ "From: a@example.com\nreturn-path: <late@example.com>\n",
+		  "late@example.com" },
+		/* nothing usable: not a sender */
+		{ "Return-Path: not an address\n", NULL },
+		{ "Return-Path:\n", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *text = g_strconcat(cases[i].headers, "Subject: x\n\nbody\n",
+					 NULL);
+		struct mime_message *msg = read_text(text);
+
+		if (cases[i].expected == NULL) {
+			if (msg->return_path != NULL)
+				fail_msg("case %zu: \"%s\", expected none", i,
+					 msg->return_path);
+		} else if (g_strcmp0(msg->return_path, cases[i].expected) != 0) {
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i,
+				 msg->return_path != NULL ? msg->return_path :
+				 "(none)", cases[i].expected);
+		}
+		/* the other headers are not disturbed by it */
+		assert_string_equal(msg->subject, "x");
+		mime_message_free(&msg);
+		g_free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_unusable_from),
 		cmocka_unit_test(test_null_limits_use_defaults),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test(test_return_path),
 	};
 
 	mime_init();
