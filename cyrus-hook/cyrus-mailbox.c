@@ -184,7 +184,8 @@ bool cyrus_folder_is_selected(const char *folder, const GPtrArray *patterns)
 
 		if (strcmp(p, "*") == 0)
 			return true;
-		if (inbox ? g_ascii_strcasecmp(p, "INBOX") == 0 :
+		/* "INBOX" in any case names the INBOX and nothing else */
+		if (g_ascii_strcasecmp(p, "INBOX") == 0 ? inbox :
 		    strcmp(p, folder) == 0)
 			return true;
 	}
