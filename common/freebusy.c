@@ -771,10 +771,11 @@ static int fb_expand_master(struct fb_expand *ex, icalcomponent *master)
 		   ex->window_end) {
 		fb_instance(ex, master, dtstart, &len, recurring);
 	}
-	/* several RRULEs are deprecated (RFC 5545 3.8.5.3); the first one
-	   is used */
-	if (ret == 0 && rrules->len > 0)
-		ret = fb_expand_rrule(ex, master, rrules->pdata[0], dtstart,
+	/* several RRULEs are deprecated but still define one recurrence
+	   set together (RFC 5545 3.8.5.3); an instance two rules produce
+	   counts once (fb_instance()) */
+	for (guint i = 0; ret == 0 && i < rrules->len; i++)
+		ret = fb_expand_rrule(ex, master, rrules->pdata[i], dtstart,
 				      &len);
 	for (guint i = 0; ret == 0 && i < rdates->len; i++)
 		ret = fb_expand_rdate(ex, master, rdates->pdata[i], &len);

@@ -202,23 +202,58 @@ static void person_store_outcome(struct imip_part_result *pr,
 				"the stored version is already up to date");
 }
 
+/* An invitation that does not name the user: forwarded by someone, or
+   sent to a list the user is on.  It is no request to the user; with
+   forwarded_invitations = record it is kept as information, like
+   PUBLISH.  false (outcome set) when it is to be left alone. */
+static bool person_forward_is_recorded(struct handler *h,
+				       struct imip_part_result *pr)
+{
+	char *policy = handler_pref(h, "forwarded_invitations");
+	bool record = g_strcmp0(policy, "record") == 0;
+
+	if (!record)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"recipient %s is not an attendee (a forwarded "
+				"invitation, not recorded: forwarded_invitations "
+				"= %s)", h->user, policy != NULL ? policy : "ignore");
+	g_free(policy);
+	return record;
+}
+
 static void person_request(struct handler *h, struct ical_object *obj,
 			   bool is_request, struct imip_part_result *pr)
 {
 	struct handler_store_stats stats;
 	const char *error;
+	bool forwarded = false;
 
 	if (is_request && person_request_is_counter(h, obj)) {
+		/* the log line and the user's summary name what the message
+		   was taken for, not the label the client put on it */
+		g_free(pr->method);
+		pr->method = g_strdup(itip_method_name(ITIP_METHOD_COUNTER));
 		person_counter(h, obj, pr);
+		if (pr->code == IMIP_OUTCOME_ADDED) {
+			char *reason = g_steal_pointer(&pr->reason);
+
+			handler_outcome(pr, pr->code, "%s (sent as a REQUEST; "
+					"counter_as_request)", reason);
+			g_free(reason);
+		}
 		return;
 	}
 	if (!person_check_foreign_organiser(h, obj, pr) ||
 	    !handler_check_organiser(h, obj, pr))
 		return;
 	if (is_request && !handler_object_has_self_attendee(h, obj)) {
-		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-				"recipient %s is not an attendee", h->user);
-		return;
+		if (!person_forward_is_recorded(h, pr))
+			return;
+		/* recorded like PUBLISH: not queued, never answered */
+		forwarded = true;
+		is_request = false;
+		g_free(pr->method);
+		pr->method = g_strdup(itip_method_name(ITIP_METHOD_PUBLISH));
 	}
 	if (!handler_check_expandable(h, obj, pr) ||
 	    !person_check_replacement(h, obj, pr))
@@ -230,20 +265,55 @@ static void person_request(struct handler *h, struct ical_object *obj,
 		handler_store_error(h, pr, "storing the event", error);
 		return;
 	}
-	person_store_outcome(pr, &stats, is_request ? "invitation" :
-			     "published event");
+	person_store_outcome(pr, &stats, forwarded ? "forwarded invitation" :
+			     is_request ? "invitation" : "published event");
+	if (forwarded && stats.stored > 0) {
+		char *reason = g_steal_pointer(&pr->reason);
+
+		handler_outcome(pr, pr->code, "%s as information only (the "
+				"recipient %s is not an attendee; "
+				"forwarded_invitations = record)", reason, h->user);
+		g_free(reason);
+	}
+}
+
+/* A copy kept as information only (forwarded_invitations = record) does
+   not name the user, so no CANCEL can be removing the user from it: it
+   ends when the CANCEL names every attendee the stored copy has, as a
+   cancellation of the whole event does. */
+static bool person_cancel_covers_stored(const struct ical_object *cancel,
+					const struct ical_object *stored)
+{
+	icalcomponent *comp = itip_object_first(stored);
+	icalproperty *prop;
+	bool any = false, all = true;
+
+	for (prop = comp == NULL ? NULL :
+		    icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY);
+	     prop != NULL && all;
+	     prop = icalcomponent_get_next_property(comp, ICAL_ATTENDEE_PROPERTY)) {
+		char *address = ical_property_address(prop);
+
+		any = true;
+		all = address != NULL && itip_object_has_attendee(cancel, address);
+		g_free(address);
+	}
+	return any && all;
 }
 
 static bool person_cancel_names_user(struct handler *h,
-				     const struct ical_object *obj)
+				     const struct ical_object *obj,
+				     const struct ical_object *stored)
 {
 	icalcomponent *comp = itip_object_first(obj);
 
 	/* RFC 5546 3.2.5: a CANCEL without ATTENDEEs is for everyone; one
 	   that lists attendees is for them (attendees being removed). */
-	if (icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY) == NULL)
+	if (icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY) == NULL ||
+	    handler_object_has_self_attendee(h, obj))
 		return true;
-	return handler_object_has_self_attendee(h, obj);
+	return stored != NULL && !handler_object_has_self_attendee(h, stored) &&
+	       person_cancel_covers_stored(obj, stored);
 }
 
 static void person_cancel(struct handler *h, struct ical_object *obj,
@@ -255,14 +325,13 @@ static void person_cancel(struct handler *h, struct ical_object *obj,
 	if (!person_check_foreign_organiser(h, obj, pr) ||
 	    !handler_check_organiser(h, obj, pr))
 		return;
-	if (!person_cancel_names_user(h, obj)) {
+	if (calstore_load(h->su, obj->uid, &stored, &error) < 0)
+		handler_store_error(h, pr, "cancelling the event", error);
+	else if (!person_cancel_names_user(h, obj, stored))
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"recipient %s is not an attendee of the "
 				"cancellation", h->user);
-		return;
-	}
-	if (calstore_load(h->su, obj->uid, &stored, &error) < 0 ||
-	    handler_cancel(h, obj, stored, pr, &error) < 0)
+	else if (handler_cancel(h, obj, stored, pr, &error) < 0)
 		handler_store_error(h, pr, "cancelling the event", error);
 	if (stored != NULL)
 		ical_object_free(stored);

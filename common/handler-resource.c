@@ -538,6 +538,46 @@ static bool resource_is_recurring(const struct ical_object *obj,
 		 icalcomponent_get_first_property(obj->master, ICAL_RDATE_PROPERTY) != NULL));
 }
 
+/* Outlook/Exchange mark a meeting whose organiser takes no proposals of
+   a new time with X-MICROSOFT-DISALLOW-COUNTER:TRUE (landscape.md 5.5):
+   a COUNTER would not be acted on, so the resource declines instead and
+   says in the COMMENT what it would have proposed. */
+static bool resource_counter_disallowed(const struct ical_object *obj)
+{
+	icalcomponent *comp = itip_object_first(obj);
+	icalproperty *prop;
+	bool disallowed = false;
+
+	for (prop = comp == NULL ? NULL :
+		    icalcomponent_get_first_property(comp, ICAL_X_PROPERTY);
+	     prop != NULL && !disallowed;
+	     prop = icalcomponent_get_next_property(comp, ICAL_X_PROPERTY)) {
+		const char *name = icalproperty_get_x_name(prop);
+		const char *value = icalproperty_get_x(prop);
+
+		disallowed = name != NULL && value != NULL &&
+			g_ascii_strcasecmp(name, "X-MICROSOFT-DISALLOW-COUNTER") == 0 &&
+			g_ascii_strcasecmp(value, "TRUE") == 0;
+	}
+	return disallowed;
+}
+
+static void resource_honour_disallow_counter(const struct ical_object *obj,
+					     struct sched_result *res)
+{
+	char *reason;
+
+	if (res->decision != SCHED_COUNTER || !resource_counter_disallowed(obj))
+		return;
+	reason = g_strdup_printf("the organiser accepts no counter-proposals "
+				 "(X-MICROSOFT-DISALLOW-COUNTER); it would have %s",
+				 res->reason != NULL ? res->reason :
+				 "proposed another time");
+	g_free(res->reason);
+	res->reason = reason;
+	res->decision = SCHED_DECLINE;
+}
+
 static void resource_decide(struct handler *h, struct ical_object *obj,
 			    const char *organiser, struct imip_part_result *pr)
 {
@@ -579,10 +619,15 @@ static void resource_decide(struct handler *h, struct ical_object *obj,
 		req.organiser = organiser;
 		req.periods = periods;
 		req.recurring = resource_is_recurring(obj, periods);
-		if (sched_evaluate(&req, functions, rq.open, &res, &error) < 0 ||
-		    resource_apply(h, obj, &rq, periods, organiser, &res, pr,
-				   &error) < 0)
+		if (sched_evaluate(&req, functions, rq.open, &res, &error) < 0) {
 			handler_store_error(h, pr, "deciding on the booking", error);
+		} else {
+			resource_honour_disallow_counter(obj, &res);
+			if (resource_apply(h, obj, &rq, periods, organiser,
+					   &res, pr, &error) < 0)
+				handler_store_error(h, pr, "deciding on the booking",
+						    error);
+		}
 		resource_quotas_close(&rq);
 	}
 	g_free(open_error);

@@ -485,6 +485,15 @@ icaltimezone *ical_zone_lookup(icalcomponent *vcal, const char *tzid)
 	ical_library_init();
 	if (tzid == NULL || *tzid == '\0')
 		return NULL;
+	/* A Windows zone name means that zone, whatever VTIMEZONE comes
+	   with it: Outlook writes only the rule in force today, dated 1601,
+	   so a time before the zone's last change would convert wrongly,
+	   while the IANA zone has the history (landscape.md 5.5).  Custom
+	   names ("Customized Time Zone") are not in the table and keep
+	   their VTIMEZONE. */
+	zone = ical_zone_windows(tzid);
+	if (zone != NULL)
+		return zone;
 	for (icalcomponent *c = vcal; c != NULL; c = icalcomponent_get_parent(c)) {
 		zone = icalcomponent_get_timezone(c, tzid);
 		if (zone != NULL)
@@ -493,8 +502,6 @@ icaltimezone *ical_zone_lookup(icalcomponent *vcal, const char *tzid)
 	zone = ical_zone_builtin(tzid);
 	if (zone == NULL)
 		zone = ical_zone_prefixed(tzid);
-	if (zone == NULL)
-		zone = ical_zone_windows(tzid);
 	return zone;
 }
 

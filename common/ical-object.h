@@ -101,8 +101,10 @@ char *ical_property_address(icalproperty *prop);
 /* SENT-BY parameter of a property, normalised, or NULL. */
 char *ical_property_sent_by(icalproperty *prop);
 
-/* Zone by TZID: a VTIMEZONE of `vcal` (may be NULL) first, then the
-   system zone database.  NULL when unknown. */
+/* Zone by TZID: a Windows zone name (Outlook) is its IANA zone (CLDR
+   mapping), whatever VTIMEZONE comes with it; any other TZID is a
+   VTIMEZONE of `vcal` (may be NULL) first, then the system zone
+   database.  NULL when unknown. */
 icaltimezone *ical_zone_lookup(icalcomponent *vcal, const char *tzid);
 /* UTC zone shortcut and the zone for the user's TZID (UTC if unknown). */
 icaltimezone *ical_zone_for_user(const char *tzid);

@@ -6,6 +6,7 @@
 #include "mime-read.h"
 #include "address.h"
 #include "config.h"
+#include "tnef.h"
 
 #include <string.h>
 #include <gmime/gmime.h>
@@ -26,6 +27,7 @@ struct mime_walk_limits {
 
 struct mime_walk {
 	struct mime_message *msg;
+	GMimeMessage *message;	/* whose body is walked (From/To/Cc for TNEF) */
 	struct mime_walk_limits limits;
 	unsigned int parts;	/* body parts seen, the top-level entity not
 				   counted */
@@ -154,6 +156,36 @@ static bool mime_charset_is_utf8(const char *charset)
 		g_ascii_strcasecmp(charset, "ascii") == 0;
 }
 
+/* RFC 5545 3.1: a simple folder may split a multi-octet UTF-8 character
+   across a fold, and unfolding restores it.  Text whose only invalid
+   sequences are such splits is UTF-8, not Latin-1: it is returned with
+   the folds taken out (the iCalendar parser removes them anyway), or
+   NULL when it is not valid UTF-8 even then. */
+static char *mime_utf8_unfolded(const guint8 *data, gsize len, gsize *len_r)
+{
+	GString *out = g_string_sized_new(len);
+
+	for (gsize i = 0; i < len; i++) {
+		if (data[i] == '\r' && i + 2 < len && data[i + 1] == '\n' &&
+		    (data[i + 2] == ' ' || data[i + 2] == '\t')) {
+			i += 2;
+			continue;
+		}
+		if (data[i] == '\n' && i + 1 < len &&
+		    (data[i + 1] == ' ' || data[i + 1] == '\t')) {
+			i++;
+			continue;
+		}
+		g_string_append_c(out, (char)data[i]);
+	}
+	if (!g_utf8_validate(out->str, (gssize)out->len, NULL)) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	*len_r = out->len;
+	return g_string_free(out, FALSE);
+}
+
 /* Decoded bytes -> valid UTF-8.  The declared charset is honoured through
    iconv (GMime maps the MIME names); data that does not convert and is not
    UTF-8 is taken as ISO-8859-1, which every byte sequence is.  The result
@@ -183,6 +215,8 @@ static char *mime_to_utf8(const guint8 *data, gsize len, const char *charset,
 		   UTF-8; let make_valid replace them instead of reading the
 		   whole text as Latin-1. */
 		if (!has_nul)
+			converted = mime_utf8_unfolded(data, len, &written);
+		if (!has_nul && converted == NULL)
 			converted = g_convert((const char *)data, (gssize)len,
 					      "UTF-8", "ISO-8859-1", NULL,
 					      &written, NULL);
@@ -307,6 +341,24 @@ static GMimeObject *mime_rescue_headerless(GMimePart *part)
 	return inner;
 }
 
+/* Outlook's winmail.dat (TNEF) may hold a meeting message: tnef.c turns
+   it into a calendar part. */
+static bool mime_take_tnef_part(struct mime_walk *walk, GMimePart *part)
+{
+	struct mime_calendar_part *cal;
+	char *problem;
+	bool is_limit;
+
+	if (!tnef_read_part(walk->message, part, walk->limits.calendar_size,
+			    &cal, &problem, &is_limit))
+		return false;
+	if (problem != NULL)
+		mime_set_problem(walk, is_limit, problem);
+	if (cal != NULL)
+		g_ptr_array_add(walk->msg->calendar_parts, cal);
+	return true;
+}
+
 static void mime_walk_leaf(struct mime_walk *walk, GMimePart *part,
 			   unsigned int depth, bool may_rescue)
 {
@@ -317,6 +369,8 @@ static void mime_walk_leaf(struct mime_walk *walk, GMimePart *part,
 		mime_take_calendar_part(walk, part, type);
 		return;
 	}
+	if (mime_take_tnef_part(walk, part))
+		return;
 	if (!may_rescue)
 		return;
 	rescued = mime_rescue_headerless(part);
@@ -375,6 +429,7 @@ static void mime_walk_message_part(struct mime_walk *walk,
 				   GMimeMessagePart *mpart, unsigned int depth)
 {
 	GMimeMessage *inner = g_mime_message_part_get_message(mpart);
+	GMimeMessage *outer = walk->message;
 	GMimeObject *body;
 
 	if (inner == NULL)
@@ -384,7 +439,9 @@ static void mime_walk_message_part(struct mime_walk *walk,
 		return;
 	if (!mime_enter(walk, depth + 1) || !mime_count_part(walk))
 		return;
+	walk->message = inner;
 	mime_walk_object(walk, body, depth + 1, true);
+	walk->message = outer;
 }
 
 static void mime_walk_object(struct mime_walk *walk, GMimeObject *obj,
@@ -483,6 +540,40 @@ static void mime_read_headers(struct mime_message *msg, GMimeMessage *gm)
 		g_mime_object_get_header(obj, "Return-Path"));
 }
 
+/* RFC 3464 (RFC 6533 for internationalised mail): a delivery status
+   notification is a multipart/report of report-type delivery-status, or
+   at least one holding the machine-readable status part.  It may carry
+   the message it reports on, calendar part and all (a bounce of one of
+   our replies), but it is never calendar data of its own. */
+static bool mime_is_delivery_report(GMimeMessage *gm)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(gm);
+	GMimeContentType *ct;
+	const char *report_type;
+	int count;
+
+	if (body == NULL || !GMIME_IS_MULTIPART(body))
+		return false;
+	ct = g_mime_object_get_content_type(body);
+	if (ct == NULL || !g_mime_content_type_is_type(ct, "multipart", "report"))
+		return false;
+	report_type = g_mime_content_type_get_parameter(ct, "report-type");
+	if (report_type != NULL)
+		return g_ascii_strcasecmp(report_type, "delivery-status") == 0 ||
+		       g_ascii_strcasecmp(report_type, "global-delivery-status") == 0;
+	count = g_mime_multipart_get_count(GMIME_MULTIPART(body));
+	for (int i = 0; i < count; i++) {
+		GMimeContentType *child = g_mime_object_get_content_type(
+			g_mime_multipart_get_part(GMIME_MULTIPART(body), i));
+
+		if (child != NULL &&
+		    (g_mime_content_type_is_type(child, "message", "delivery-status") ||
+		     g_mime_content_type_is_type(child, "message", "global-delivery-status")))
+			return true;
+	}
+	return false;
+}
+
 static GMimeMessage *mime_parse(const void *data, size_t size)
 {
 	GMimeStream *stream;
@@ -528,9 +619,11 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 		return msg;
 	}
 	mime_read_headers(msg, gm);
+	msg->delivery_report = mime_is_delivery_report(gm);
 
 	walk.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  NULL);
+	walk.message = gm;
 	mime_walk_object(&walk, g_mime_message_get_mime_part(gm), 0, true);
 	g_hash_table_destroy(walk.seen);
 	g_object_unref(gm);

@@ -37,6 +37,10 @@ struct mime_message {
 	char *date;			/* as written */
 	/* Auto-Submitted present with a value other than "no" (RFC 3834). */
 	bool auto_submitted;
+	/* A delivery status notification (bounce, RFC 3464 multipart/report):
+	   whatever calendar parts it embeds are the reported message's, not
+	   calendar data to act on. */
+	bool delivery_report;
 	/* Set when the message could not be looked at completely: a limit was
 	   exceeded (the text names the limit key) or the MIME structure is
 	   unusable.  calendar_parts then holds what was found before (may be

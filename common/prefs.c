@@ -11,6 +11,8 @@
 static const char *const prefs_add_method_response[] = {
 	"add", "ignore", "refresh", NULL };
 static const char *const prefs_never_always[] = { "never", "always", NULL };
+static const char *const prefs_forwarded_invitations[] = {
+	"ignore", "record", NULL };
 static const char *const prefs_freebusy_messages[] = { "none", "notify", NULL };
 static const char *const prefs_freebusy_publishing[] = { "no", "publish", NULL };
 static const char *const prefs_freebusy_sharing[] = { "no", "share", NULL };
@@ -30,6 +32,11 @@ const struct prefs_def prefs_table[] = {
 	{ "add_method_response", PREFS_KIND_ENUM, "refresh",
 	  prefs_add_method_response },
 	{ "event_refreshing", PREFS_KIND_ENUM, "never", prefs_never_always },
+	/* ours: an invitation that does not name the user (forwarded, or
+	   sent to a list) is recorded as information only with "record";
+	   the original only ever ignored it */
+	{ "forwarded_invitations", PREFS_KIND_ENUM, "ignore",
+	  prefs_forwarded_invitations },
 	{ "freebusy_bundling", PREFS_KIND_ENUM, "never", prefs_never_always },
 	{ "freebusy_messages", PREFS_KIND_ENUM, "none",
 	  prefs_freebusy_messages },

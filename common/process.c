@@ -112,7 +112,8 @@ static void imip_result_combine(struct imip_result *result)
 static const char *imip_digest_skip_reason = "already processed";
 
 static char *imip_part_digest(const struct mime_calendar_part *part,
-			      const char *user, enum imip_role role)
+			      const char *user, enum imip_role role,
+			      const GPtrArray *senders)
 {
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	char *digest;
@@ -123,6 +124,16 @@ static char *imip_part_digest(const struct mime_calendar_part *part,
 	g_checksum_update(sum, (const guchar *)&r, 1);
 	g_checksum_update(sum, (const guchar *)user, (gssize)strlen(user));
 	g_checksum_update(sum, (const guchar *)part->text, (gssize)part->len);
+	/* So are the senders: what a message may do depends on who sent it,
+	   so the same calendar text forwarded by someone else first (and
+	   refused) must not make the organiser's own copy "already
+	   processed".  A retried delivery has the same senders. */
+	for (unsigned int i = 0; i < senders->len; i++) {
+		const char *sender = g_ptr_array_index(senders, i);
+
+		g_checksum_update(sum, (const guchar *)"", 1);
+		g_checksum_update(sum, (const guchar *)sender, (gssize)strlen(sender));
+	}
 	digest = g_strdup(g_checksum_get_string(sum));
 	g_checksum_free(sum);
 	return digest;
@@ -272,6 +283,33 @@ static bool imip_error_is_limit(const char *error)
 	return error != NULL && strstr(error, "(limit_") != NULL;
 }
 
+/* RFC 6047 2.4: the Content-Type's method= and the METHOD property must
+   agree.  When they do not, iTIP acts on the body (the parameter is a
+   label that software gets wrong or strips, landscape.md 5.5), and the
+   mismatch is named in the reason and logged.  NULL when they agree or
+   either is absent.  The parameter comes from the wire: only a short
+   token is quoted. */
+static char *imip_method_mismatch(const char *body, const char *param)
+{
+	bool token = param != NULL && *param != '\0' && strlen(param) <= 32;
+
+	if (body == NULL || param == NULL || g_ascii_strcasecmp(body, param) == 0)
+		return NULL;
+	for (const char *p = param; token && *p != '\0'; p++)
+		token = g_ascii_isalnum(*p) || *p == '-';
+	return g_strdup_printf("Content-Type method=%s disagrees with METHOD:%s "
+			       "(METHOD used)", token ? param : "(invalid)", body);
+}
+
+static void imip_reason_append(struct imip_part_result *pr, const char *note)
+{
+	char *reason = pr->reason == NULL || *pr->reason == '\0' ?
+		g_strdup(note) : g_strdup_printf("%s; %s", pr->reason, note);
+
+	g_free(pr->reason);
+	pr->reason = reason;
+}
+
 /* One calendar part: every VCALENDAR in it, every object in those.
    Returns false if a part failed in a way that must not be remembered as
    processed (a store error: a retry may succeed). */
@@ -299,10 +337,10 @@ static bool imip_process_part(struct handler *h,
 		enum itip_method method;
 		unsigned int skipped = 0, before = h->result->parts->len;
 		GPtrArray *objects;
+		char *mismatch = imip_method_mismatch(name, part->method_param);
 
-		/* RFC 6047 2.4: METHOD in the body and the Content-Type's
-		   method must agree; the body is what iTIP acts on, the
-		   parameter is only a fallback. */
+		/* the body is what iTIP acts on; the parameter is only a
+		   fallback for a body without METHOD */
 		method = itip_method_parse(name != NULL ? name : part->method_param);
 		objects = ical_objects_from_calendar(vcal, &skipped);
 		for (unsigned int j = 0; j < objects->len; j++)
@@ -315,6 +353,12 @@ static bool imip_process_part(struct handler *h,
 					"only components other than VEVENT and "
 					"VFREEBUSY (not handled)" :
 					"calendar holds no event or free/busy");
+		}
+		if (mismatch != NULL) {
+			imip_log(h->ctx, IMIP_LOG_WARNING, "%s: %s", h->user, mismatch);
+			imip_reason_append(g_ptr_array_index(h->result->parts, before),
+					   mismatch);
+			g_free(mismatch);
 		}
 		for (unsigned int j = before; j < h->result->parts->len; j++) {
 			const struct imip_part_result *pr =
@@ -371,7 +415,8 @@ static void imip_process_parts(struct handler *h)
 
 	for (unsigned int i = 0; i < parts->len; i++) {
 		const struct mime_calendar_part *part = g_ptr_array_index(parts, i);
-		char *digest = imip_part_digest(part, h->user, h->role);
+		char *digest = imip_part_digest(part, h->user, h->role,
+						h->senders);
 		int seen = store_seen_check(h->su, digest, &error);
 
 		if (seen < 0) {
@@ -545,6 +590,13 @@ imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
 	if (user == NULL) {
 		imip_result_set(result, IMIP_OUTCOME_ERROR,
 				"the calendar user's address is not usable");
+	} else if (msg->delivery_report) {
+		/* a bounce, perhaps of one of our own replies, embedding it:
+		   acting on it would process our own message again, and
+		   answering it could loop */
+		imip_result_set(result, IMIP_OUTCOME_NO_ACTION,
+				"delivery status notification (bounce): not "
+				"processed as calendar data, not answered");
 	} else if (msg->calendar_parts->len == 0 && msg->problem != NULL) {
 		imip_result_set(result, msg->problem_is_limit ?
 				IMIP_OUTCOME_REJECTED : IMIP_OUTCOME_ERROR,

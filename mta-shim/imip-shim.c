@@ -6,6 +6,8 @@
  * SYNOPSIS
  *	imip-shim [-c FILE] --role person|resource|outgoing [--recipient ADDR ...]
  *		[--sender ADDR] [--deliver TARGET] [--dry-run]
+ *		[--no-public] [--invites-only | --updates-only]
+ *		[--delete-cancelled] [--address ADDR ...] [--organizer ADDR ...]
  * DESCRIPTION
  *	imip-shim reads one message on standard input, processes its iMIP
  *	calendar parts (RFC 6047, RFC 5546) with libimip, sends the replies
@@ -26,6 +28,16 @@
  *
  *	--dry-run: the messages the agent would send are written to standard
  *	output as an mbox stream instead of being sent.
+ *
+ *	Processing options, the tags of RFC 9671 processcalendar (struct
+ *	imip_options): --no-public (not :allowpublic; PUBLISH and calendar
+ *	data without METHOD give no_action; by default they are processed),
+ *	--invites-only (:invitesonly), --updates-only (:updatesonly; not
+ *	with --invites-only), --delete-cancelled (:deletecancelled),
+ *	--address ADDR (:addresses, repeatable: more addresses of each
+ *	recipient), --organizer ADDR (:organizers, repeatable: only these
+ *	organisers).  :calendarid has no option: the store is the one of
+ *	--recipient (the outgoing role: the sender).
  *
  *	trigger_sieve (imip.conf): a Sieve script run per recipient first;
  *	discard means no_action ("trigger script discarded the message") and
@@ -54,6 +66,7 @@
  */
 
 #include "imip.h"
+#include "address.h"
 #include "clock.h"
 #include "compose.h"
 #include "config.h"
@@ -85,6 +98,11 @@ struct shim_options {
 	const char *deliver;
 	bool dry_run;
 	char *env_recipient;	/* LOCAL_PART@DOMAIN from the environment */
+	/* RFC 9671 processcalendar tags; the string lists point into argv
+	   and are NULL-terminated once the options are parsed */
+	struct imip_options processing;
+	GPtrArray *addresses;	/* --address */
+	GPtrArray *organizers;	/* --organizer */
 };
 
 static enum imip_log_target shim_log_target = IMIP_LOG_TARGET_STDERR;
@@ -129,7 +147,10 @@ static void shim_usage(FILE *out)
 	      "[--recipient ADDR ...]\n"
 	      "                 [--sender ADDR] [--deliver mbox:PATH|lmtp:SOCKET|"
 	      "lmtp:HOST:PORT|smtp:HOST:PORT|none]\n"
-	      "                 [--dry-run] < message\n", out);
+	      "                 [--dry-run] [--no-public] "
+	      "[--invites-only | --updates-only]\n"
+	      "                 [--delete-cancelled] [--address ADDR ...] "
+	      "[--organizer ADDR ...] < message\n", out);
 }
 
 static void shim_log_result(const char *role, const char *recipient,
@@ -231,6 +252,48 @@ static void shim_envelope_from_environment(struct shim_options *o)
 	}
 }
 
+/* An address list of the processing options: each entry must be an
+   address (a typo would otherwise silently match nothing); the array is
+   then NULL-terminated for struct imip_options. */
+static int shim_check_addresses(GPtrArray *list, const char *option)
+{
+	for (unsigned int i = 0; i < list->len; i++) {
+		char *normal = address_normalize(g_ptr_array_index(list, i));
+
+		if (normal == NULL) {
+			shim_log(LOG_ERR, "--%s: not an address: %s", option,
+				 (const char *)g_ptr_array_index(list, i));
+			return -1;
+		}
+		g_free(normal);
+	}
+	g_ptr_array_add(list, NULL);
+	return 0;
+}
+
+/* The processing options as struct imip_options.  :invitesonly and
+   :updatesonly exclude each other (each skips what the other processes;
+   the Sieve plugin refuses the pair the same way). */
+static int shim_check_processing(struct shim_options *o)
+{
+	if (o->processing.invites_only && o->processing.updates_only) {
+		shim_log(LOG_ERR, "--invites-only and --updates-only exclude "
+			 "each other");
+		return -1;
+	}
+	if (shim_check_addresses(o->addresses, "address") < 0 ||
+	    shim_check_addresses(o->organizers, "organizer") < 0)
+		return -1;
+	/* more than the terminating NULL: the option was given */
+	if (o->addresses->len > 1)
+		o->processing.addresses =
+			(const char *const *)o->addresses->pdata;
+	if (o->organizers->len > 1)
+		o->processing.organizers =
+			(const char *const *)o->organizers->pdata;
+	return 0;
+}
+
 static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 {
 	static const struct option longopts[] = {
@@ -240,6 +303,12 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 		{ "sender", required_argument, NULL, 's' },
 		{ "deliver", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-public", no_argument, NULL, 'P' },
+		{ "invites-only", no_argument, NULL, 'I' },
+		{ "updates-only", no_argument, NULL, 'U' },
+		{ "delete-cancelled", no_argument, NULL, 'D' },
+		{ "address", required_argument, NULL, 'A' },
+		{ "organizer", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +323,12 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 		case 's': o->sender = optarg; break;
 		case 'd': o->deliver = optarg; break;
 		case 'n': o->dry_run = true; break;
+		case 'P': o->processing.allow_public = false; break;
+		case 'I': o->processing.invites_only = true; break;
+		case 'U': o->processing.updates_only = true; break;
+		case 'D': o->processing.delete_cancelled = true; break;
+		case 'A': g_ptr_array_add(o->addresses, optarg); break;
+		case 'O': g_ptr_array_add(o->organizers, optarg); break;
 		case 'h': shim_usage(stdout); exit(EX_OK_);
 		case 'V': puts("imip-shim " IMIP_VERSION); exit(EX_OK_);
 		default: return -1;
@@ -270,6 +345,8 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 			 o->role);
 		return -1;
 	}
+	if (shim_check_processing(o) < 0)
+		return -1;
 	shim_envelope_from_environment(o);
 	if (strcmp(o->role, "outgoing") != 0 && o->recipients->len == 0) {
 		shim_log(LOG_ERR, "the %s role needs --recipient (or RECIPIENT "
@@ -281,6 +358,14 @@ static int shim_parse_options(int argc, char **argv, struct shim_options *o)
 		return -1;
 	}
 	return 0;
+}
+
+static void shim_options_free(struct shim_options *o)
+{
+	g_ptr_array_free(o->recipients, TRUE);
+	g_ptr_array_free(o->addresses, TRUE);
+	g_ptr_array_free(o->organizers, TRUE);
+	g_free(o->env_recipient);
 }
 
 /* Process for one user; deliver in the person role.  Returns the exit
@@ -304,7 +389,8 @@ static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
 			       role == IMIP_ROLE_RESOURCE ? user : NULL,
 			       &trigger_failed);
 	if (result == NULL) {
-		result = imip_process(ctx, msg, o->sender, user, role);
+		result = imip_process_with(ctx, msg, o->sender, user, role,
+					   &o->processing);
 		if (trigger_failed)
 			trigger_mark_failed(result);
 	}
@@ -339,7 +425,12 @@ static int shim_worse(int a, int b)
 
 int main(int argc, char **argv)
 {
-	struct shim_options o = { .deliver = "none" };
+	struct shim_options o = {
+		.deliver = "none",
+		/* published data is processed unless --no-public says
+		   otherwise (the library's defaults, imip.h) */
+		.processing = { .allow_public = true },
+	};
 	struct imip_config *config = NULL;
 	struct imip_ctx ctx;
 	struct mime_message *msg;
@@ -349,18 +440,18 @@ int main(int argc, char **argv)
 
 	umask(007);
 	o.recipients = g_ptr_array_new();
+	o.addresses = g_ptr_array_new();
+	o.organizers = g_ptr_array_new();
 	if (shim_parse_options(argc, argv, &o) < 0) {
 		shim_usage(stderr);
-		g_ptr_array_free(o.recipients, TRUE);
-		g_free(o.env_recipient);
+		shim_options_free(&o);
 		return EX_USAGE_;
 	}
 	if (imip_config_load(o.config_path != NULL ? o.config_path :
 			     IMIP_CONFIG_DEFAULT_PATH, &config, &error) < 0) {
 		shim_log(LOG_ERR, "%s", error);
 		g_free(error);
-		g_ptr_array_free(o.recipients, TRUE);
-		g_free(o.env_recipient);
+		shim_options_free(&o);
 		return EX_CONFIG_;
 	}
 	shim_log_target = config->log_target;
@@ -408,7 +499,6 @@ int main(int argc, char **argv)
 	if (ctx.store != NULL)
 		store_close(&ctx.store);
 	imip_config_free(&config);
-	g_ptr_array_free(o.recipients, TRUE);
-	g_free(o.env_recipient);
+	shim_options_free(&o);
 	return status;
 }

@@ -28,6 +28,9 @@
  *	quota Q delegates [ADDR... | --none]	address
  *	quota Q reservations	start end resource uid rid organiser
  *	update-quotas [Q...]
+ *	check [--role ROLE] [--user ADDR] [--sender ADDR] FILE...
+ *		FILE: role= user= sender= method= uid= outcome= reason=
+ *		replies=N [(to ADDR METHOD, ...)]
  * DIAGNOSTICS
  *	Exit status: 0 success; 1 not found; 64 usage error; 74 store or
  *	journal error; 78 configuration error.
@@ -37,6 +40,7 @@
  *	imip-shim(8), imip.conf(5), imip-preferences(5)
  */
 
+#include "admin.h"
 #include "address.h"
 #include "clock.h"
 #include "config.h"
@@ -52,23 +56,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define ADMIN_EX_OK 0
-#define ADMIN_EX_NOTFOUND 1
-#define ADMIN_EX_USAGE 64
-#define ADMIN_EX_IOERR 74
-#define ADMIN_EX_CONFIG 78
-
-struct admin {
-	struct imip_config *config;
-	struct store *store;
-	time_t now;
-	int argc;
-	char **argv;		/* after the command name */
-	struct journal *journal;	/* opened by the quota commands */
-};
-
-static void admin_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void admin_error(const char *fmt, ...)
+void admin_error(const char *fmt, ...)
 {
 	va_list args;
 
@@ -900,6 +888,9 @@ static const struct admin_command {
 	  "  quota Q delegates [ADDR... | --none]\n"
 	  "  quota Q reservations" },
 	{ "update-quotas", cmd_update_quotas, "update-quotas [Q...]" },
+	{ "check", cmd_check,
+	  "check [--role person|resource|outgoing] [--user ADDR] "
+	  "[--sender ADDR] FILE..." },
 };
 
 static void admin_usage(FILE *out)
@@ -911,7 +902,7 @@ static void admin_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct admin a = { NULL, NULL, 0, 0, NULL, NULL };
+	struct admin a = { .config_path = NULL };
 	const char *config_path = IMIP_CONFIG_DEFAULT_PATH;
 	const struct admin_command *cmd = NULL;
 	char *error = NULL;
@@ -938,6 +929,7 @@ int main(int argc, char **argv)
 		admin_usage(stderr);
 		return ADMIN_EX_USAGE;
 	}
+	a.config_path = config_path;
 	if (imip_config_load(config_path, &a.config, &error) < 0) {
 		admin_error("%s", error);
 		g_free(error);

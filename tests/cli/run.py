@@ -7,6 +7,7 @@ Usage: tests/cli/run.py --build BUILDDIR
 Prints "ok NAME" / "not ok NAME: why" per case and "N passed, N failed"."""
 
 import argparse
+import hashlib
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 INVITE = os.path.join(TOP, "samples", "01-invitation.eml")
+UPDATE = os.path.join(TOP, "samples", "02-update.eml")
+REPLY = os.path.join(TOP, "samples", "03-reply.eml")
 ADD = os.path.join(TOP, "tests", "scenarios", "add-refresh-default", "add.eml")
 NOW = "20141120T120000Z"
 # What MTAs put in a pipe command's environment (imip-shim(8) ENVIRONMENT):
@@ -91,6 +94,15 @@ def cases(c):
            [c.shim, "-c", c.conf, "--role", "person"], None, None)
     yield ("shim with a malformed --deliver target is a usage error", 64,
            person + ["--deliver", "carrier-pigeon:x"], INVITE, None)
+    yield ("shim with --invites-only and --updates-only is a usage error", 64,
+           person + ["--invites-only", "--updates-only"], INVITE,
+           lambda out, err: "exclude each other" in err)
+    yield ("shim --organizer that is not an address is a usage error", 64,
+           person + ["--organizer", "not an address"], INVITE,
+           lambda out, err: "--organizer: not an address" in err)
+    yield ("shim --address that is not an address is a usage error", 64,
+           person + ["--address", ""], INVITE,
+           lambda out, err: "--address: not an address" in err)
     bad = os.path.join(c.tmp, "bad.conf")
     with open(bad, "w") as f:
         f.write("store_dri = /tmp/typo\n")
@@ -120,6 +132,7 @@ def cases(c):
            person + ["--deliver", "none"], ADD,
            lambda out, err: sendmail_called(c))
     yield from environment_cases(c)
+    yield from check_cases(c)
     yield ("admin without a command is a usage error", 64, [c.admin], None, None)
     yield ("admin with an unknown command is a usage error", 64,
            [c.admin, "-c", c.conf, "frobnicate"], None, None)
@@ -210,6 +223,138 @@ def environment_cases(c):
            shim(c.conf, "person"), INVITE, None,
            {"SENDER": "paul.boddie@example.com", "RECIPIENT": "",
             "LOCAL_PART": "vincent.vole"})
+
+
+def tree_state(root):
+    """Every path under root with its mode and content digest: what
+    `imip-admin check` must leave exactly as it was."""
+    state = {}
+    for d, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(d, name)
+            st = os.lstat(path)
+            digest = None
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            state[os.path.relpath(path, root)] = (st.st_mode, digest,
+                                                  st.st_mtime_ns)
+    return state
+
+
+REPLY_ICS = """BEGIN:VCALENDAR\r
+PRODID:-//imip-agent/test//EN\r
+VERSION:2.0\r
+METHOD:REPLY\r
+BEGIN:VEVENT\r
+UID:kickoff-20141126@example.com\r
+DTSTAMP:20141120T113000Z\r
+SEQUENCE:0\r
+ORGANIZER:mailto:paul.boddie@example.com\r
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:vincent.vole@example.com\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def check_cases(c):
+    """imip-admin check (imip-admin(8)): the role, user and sender the
+    message implies, the outcome against a throw-away copy of the store,
+    the replies listed and never sent, the real store untouched."""
+    def check(conf, *args):
+        return [c.admin, "-c", conf, "check"] + list(args)
+
+    conf = c.fresh_conf("check-empty")
+    root = os.path.dirname(conf)
+    yield ("check: an invitation to a user without a store would be added",
+           0, check(conf, INVITE), None,
+           lambda out, err: out == INVITE + ": role=person "
+               "user=vincent.vole@example.com sender=paul.boddie@example.com "
+               "method=REQUEST uid=kickoff-20141126@example.com "
+               "outcome=added reason=\"invitation recorded\" replies=0\n"
+               and not os.path.exists(os.path.join(root, "store",
+                                                   "vincent.vole@example.com")))
+
+    # a user whose store already holds the event (delivered by imip-shim)
+    conf = c.fresh_conf("check-stored")
+    root = os.path.dirname(conf)
+    tmpdir = os.path.join(c.tmp, "check-tmpdir")
+    os.mkdir(tmpdir)
+    c.run([c.shim, "-c", conf, "--role", "person", "--recipient",
+           "vincent.vole@example.com", "--sender", "paul.boddie@example.com"],
+          INVITE)
+    c.run([c.admin, "-c", conf, "pref", "vincent.vole@example.com",
+           "LANG", "de"])
+    c.run([c.admin, "-c", conf, "pref", "harvey.horse@example.com",
+           "participating", "no"])
+    before = tree_state(root)
+    yield ("check: against a copy of the user's store: already processed, "
+           "updated; the real store and TMPDIR unchanged", 0,
+           check(conf, INVITE, UPDATE), None,
+           lambda out, err, root=root, before=before, tmpdir=tmpdir:
+               "01-invitation.eml: role=person user=vincent.vole@example.com"
+               in out and "outcome=no_action reason=\"already processed\""
+               in out and "02-update.eml: role=person " in out
+               and "outcome=updated" in out and len(out.splitlines()) == 2
+               and tree_state(root) == before and os.listdir(tmpdir) == [],
+           {"TMPDIR": tmpdir})
+    yield ("check: the copy has the user's preferences", 0,
+           check(conf, "--user", "harvey.horse@example.com", INVITE), None,
+           lambda out, err, root=root, before=before:
+               "outcome=no_action reason=\"the user does not participate "
+               "(participating = no)\"" in out and tree_state(root) == before)
+    calls = os.path.getsize(c.calls) if os.path.exists(c.calls) else 0
+    yield ("check: a reply the agent would send is listed, never sent", 0,
+           check(c.fresh_conf("check-add"), ADD), None,
+           lambda out, err, calls=calls: out.endswith(
+               "outcome=replied reason=\"asked paul.boddie@example.com for "
+               "the whole event (REFRESH)\" replies=1 "
+               "(to paul.boddie@example.com REFRESH)\n")
+               and (os.path.getsize(c.calls) if os.path.exists(c.calls)
+                    else 0) == calls)
+    ics = os.path.join(c.tmp, "reply.ics")
+    with open(ics, "w", newline="") as f:
+        f.write(REPLY_ICS)
+    yield ("check: a bare REPLY object is for its ORGANIZER, from its "
+           "ATTENDEE", 0, check(conf, ics), None,
+           lambda out, err: "role=person user=paul.boddie@example.com "
+               "sender=vincent.vole@example.com method=REPLY "
+               "uid=kickoff-20141126@example.com" in out)
+    yield ("check: a reply is for the organiser, from Return-Path or From",
+           0, check(conf, REPLY), None,
+           lambda out, err: "role=person user=paul.boddie@example.com "
+               "sender=vincent.vole@example.com method=REPLY" in out)
+    # (From: is still the organiser, which the library accepts as sender)
+    yield ("check: --user, --sender and --role replace the derived ones", 0,
+           check(c.fresh_conf("check-given"), "--role", "resource",
+                 "--user", "Harvey.Horse@Example.com",
+                 "--sender", "mallory@evil.example", INVITE), None,
+           lambda out, err: "role=resource user=harvey.horse@example.com "
+               "sender=mallory@evil.example method=REQUEST" in out
+               and out.endswith("outcome=replied reason=\"accepted\" "
+                                "replies=1 (to paul.boddie@example.com REPLY)\n"))
+    yield ("check: --sender <> is the null sender", 0,
+           check(conf, "--sender", "<>", REPLY), None,
+           lambda out, err: "sender=<> " in out)
+    yield ("check: - reads the message from standard input", 0,
+           check(conf, "-"), INVITE,
+           lambda out, err: out.startswith("-: role=person "
+                                           "user=vincent.vole@example.com"))
+    yield ("check: an unreadable file exits 1, the others are checked", 1,
+           check(conf, os.path.join(c.tmp, "no-such.eml"), INVITE), None,
+           lambda out, err: "no-such.eml" in err and len(out.splitlines()) == 1
+               and out.startswith(INVITE + ": "))
+    yield ("check without a file is a usage error", 64, check(conf), None,
+           lambda out, err: "check [--role" in err)
+    yield ("check with an unknown role is a usage error", 64,
+           check(conf, "--role", "boss", INVITE), None, None)
+    yield ("check with an unusable --user is a usage error", 64,
+           check(conf, "--user", "nobody", INVITE), None, None)
+    yield ("check with an unknown option is a usage error", 64,
+           check(conf, "--dry-run", INVITE), None, None)
+    bad = os.path.join(c.tmp, "bad.conf")
+    yield ("check with a bad imip.conf is a configuration error", 78,
+           check(bad, INVITE), None, None)
 
 
 def sendmail_called(c):

@@ -192,6 +192,34 @@ def outcome_ok(expected, actual):
     return expected == "*" or expected == actual
 
 
+def shim_option_args(options):
+    """A step's `options` table (RFC 9671 processcalendar tags, as named in
+    struct imip_options) as imip-shim arguments."""
+    flags = {"invites_only": "--invites-only", "updates_only": "--updates-only",
+             "delete_cancelled": "--delete-cancelled"}
+    lists = {"addresses": "--address", "organizers": "--organizer"}
+    args = []
+    for key, value in options.items():
+        if key == "allow_public":
+            if not isinstance(value, bool):
+                raise Failure("scenario.toml: options.allow_public must be true or false")
+            if not value:
+                args.append("--no-public")   # the shim's default is on
+        elif key in flags:
+            if not isinstance(value, bool):
+                raise Failure("scenario.toml: options.%s must be true or false" % key)
+            if value:
+                args.append(flags[key])
+        elif key in lists:
+            values = [value] if isinstance(value, str) else value
+            for address in values:
+                args += [lists[key], address]
+        else:
+            raise Failure("scenario.toml: unknown option %r (allow_public, %s)"
+                          % (key, ", ".join(sorted(list(flags) + list(lists)))))
+    return args
+
+
 # ---------------------------------------------------------------- scenario
 
 class Scenario:
@@ -357,6 +385,7 @@ class Scenario:
             cmd += ["--recipient", r]
         if "sender" in step:
             cmd += ["--sender", step["sender"]]
+        cmd += shim_option_args(step.get("options", {}))
         cmd += ["--deliver", "mbox:" + mbox, "--dry-run"]
         rc, out, err = self.run(cmd, now, message)
         err_text = err.decode("utf-8", "replace")

@@ -41,6 +41,7 @@ static void test_table(void **state)
 		{ "CN", NULL }, { "LANG", "en" }, { "TZID", NULL },
 		{ "acl", NULL }, { "add_method_response", "refresh" },
 		{ "event_refreshing", "never" },
+		{ "forwarded_invitations", "ignore" },
 		{ "freebusy_bundling", "never" },
 		{ "freebusy_messages", "none" }, { "freebusy_offers", NULL },
 		{ "freebusy_publishing", "no" }, { "freebusy_sharing", "no" },
