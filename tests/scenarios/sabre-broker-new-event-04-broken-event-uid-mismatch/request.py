@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""The user's new object (BrokerNewEventTest-04-new.ics) as the user's client
+would send it: METHOD:REQUEST added."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genmsg import sabre_mail  # noqa: E402
+
+sabre_mail('BrokerNewEventTest-04-new.ics', 'REQUEST',
+           'strunk@example.org', 'white@example.org',
+           'sabre-new-event-04-new')

@@ -1,0 +1,15 @@
+#!/usr/bin/env python3
+"""sabre's incoming message (BrokerProcessMessageTest-02-message.ics) as the
+organiser's mail, METHOD:REQUEST with what iTIP needs and sabre's bare
+object lacks added: ORGANIZER strunk@example.org, ATTENDEE one@example.org,
+DTSTART and DTSTAMP."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genmsg import sabre_mail  # noqa: E402
+
+sabre_mail('BrokerProcessMessageTest-02-message.ics', 'REQUEST',
+           'strunk@example.org', 'one@example.org',
+           'sabre-process-message-02-message-completed',
+           add=['ORGANIZER;CN=Strunk:mailto:strunk@example.org', 'ATTENDEE;CN=One:mailto:one@example.org', 'DTSTART:20140716T120000Z', 'DTSTAMP:20140710T100000Z'])

@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""Evolution's object as the organiser's client sends it (sabre's new object,
+BrokerSignificantChangesTest-05-new.ics): METHOD:REQUEST added."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from genmsg import sabre_mail  # noqa: E402
+
+sabre_mail('BrokerSignificantChangesTest-05-new.ics', 'REQUEST',
+           'martin@fruux.com', 'dominik@fruux.com',
+           'sabre-significant-changes-05-new',
+           date='Thu, 14 Aug 2014 11:00:00 +0000')
