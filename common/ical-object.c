@@ -133,45 +133,64 @@ struct ical_line_source {
 	const char *end;
 };
 
-/* Hands libical one physical line (or a piece of it) at a time.  Unlike
-   libical's string generator it is bounded by the length given, and it
-   ends a line at a lone CR as well (old Mac / Kerio output) even when
-   other lines use LF. */
+/* Where the line starting at `p` ends: the content ends at *content_end_r
+   and the next line starts at the return value.  A line end is a run of
+   CRs with or without an LF after it, or an LF alone: CR LF is the rule,
+   a lone CR ends a line in old Mac / Kerio output even when other lines
+   use LF, and a stray CR or two before the CR LF (damaged Cyrus/Fastmail
+   output, Cassandane imip_invite_funky_uid) must not end the line early
+   and lose its folded continuation.  The search for a line end stops
+   after `limit` octets of content, so that a long line handed over in
+   pieces is scanned once; NULL when no line end starts within it. */
+static const char *ical_line_end(const char *p, const char *end,
+				 size_t limit, const char **content_end_r)
+{
+	const char *stop = (size_t)(end - p) > limit ? p + limit : end;
+
+	for (; p < stop; p++) {
+		if (*p == '\n' || *p == '\r')
+			break;
+	}
+	if (p == stop)
+		return NULL;
+	*content_end_r = p;
+	while (p < end && *p == '\r')
+		p++;
+	if (p < end && *p == '\n')
+		p++;
+	return p;
+}
+
+/* Hands libical one physical line (or a piece of it) at a time, always
+   ending a line with a single LF (see ical_line_end).  Unlike libical's
+   string generator it is bounded by the length given.  libical takes a
+   piece that fills the buffer as an unfinished line, so a piece is
+   either a whole line with its LF or exactly size - 1 octets. */
 static char *ical_line_gen(char *out, size_t size, void *data)
 {
 	struct ical_line_source *src = data;
-	const char *p, *stop = NULL;
+	const char *content_end = NULL, *next;
 	size_t n;
-	bool lone_cr = false;
 
 	out[0] = '\0';
 	if (src->pos >= src->end || size < 2)
 		return NULL;
-	for (p = src->pos; p < src->end; p++) {
-		if (*p == '\n') {
-			stop = p + 1;
-			break;
-		}
-		if (*p == '\r') {
-			if (p + 1 < src->end && p[1] == '\n') {
-				stop = p + 2;
-			} else {
-				stop = p + 1;
-				lone_cr = true;
-			}
-			break;
-		}
+	next = ical_line_end(src->pos, src->end, size - 1, &content_end);
+	if (next != NULL) {
+		/* the content is at most size - 2 octets: room for the LF */
+		n = (size_t)(content_end - src->pos);
+		memcpy(out, src->pos, n);
+		out[n] = '\n';
+		out[n + 1] = '\0';
+		src->pos = next;
+		return out;
 	}
-	if (stop == NULL)
-		stop = src->end;
-	n = (size_t)(stop - src->pos);
-	if (n > size - 1) {
+	/* no line end within the buffer: a piece of the line, or the
+	   last line without a line end */
+	n = (size_t)(src->end - src->pos);
+	if (n > size - 1)
 		n = size - 1;
-		lone_cr = false;
-	}
 	memcpy(out, src->pos, n);
-	if (lone_cr)
-		out[n - 1] = '\n';
 	out[n] = '\0';
 	src->pos += n;
 	return out;
@@ -228,6 +247,13 @@ ical_scan_line(struct ical_scan *scan, const char *line,
 		if (scan->depth == 0)
 			return ICAL_SCAN_SKIP;
 		scan->depth--;
+	} else if (name_len == 11 &&
+		   g_ascii_strncasecmp(line, "X-LIC-ERROR", 11) == 0) {
+		/* a note the sender's parser left (Cassandane
+		   imip_strip_x_lic_error), never data: not read, so that
+		   every X-LIC-ERROR in the parsed tree is libical's own
+		   finding about this text and a sender cannot pass one off */
+		return ICAL_SCAN_SKIP;
 	} else if (name_len == 8 &&
 		   g_ascii_strncasecmp(line, "ATTENDEE", 8) == 0 &&
 		   scan->depth > 0) {
@@ -716,6 +742,66 @@ icalproperty *ical_find_attendee(icalcomponent *comp, const char *address)
 
 /* ---- objects ---------------------------------------------------------- */
 
+/* The properties whose loss changes when an event is, which instance or
+   version a component is, or when someone is busy.  DTSTAMP is not one:
+   it only orders replies, and an unreadable one counts as absent (as
+   ical_dtstamp_of() reads it; the sabre tests send DTSTAMP:**ANY**).  UID
+   is not one either: a component whose UID libical could not read has
+   none, and an object without UID is refused as such. */
+static const char *const ical_vital_properties[] = {
+	"DTSTART", "DTEND", "DUE", "DURATION", "RDATE", "RRULE", "EXDATE",
+	"EXRULE", "RECURRENCE-ID", "SEQUENCE", "FREEBUSY",
+};
+
+/* The vital property an X-LIC-ERROR stands for, or NULL.  When libical
+   cannot read a value it removes the whole property and records why in
+   an X-LIC-ERROR of type VALUE-PARSE-ERROR, whose text is its own
+   message followed by the value: "Can't parse as DATE-TIME value in
+   DTEND property. Removing entire property: ..." or "No value for
+   SEQUENCE property. ..." (icalparser.c, libical 3 and 4).  The property
+   name is the word before the first " property"; the value, which comes
+   later, cannot be mistaken for it.  Other error types (an unknown
+   parameter value, a bad property name) leave the value read. */
+static const char *ical_error_property(icalproperty *error)
+{
+	icalparameter *type = icalproperty_get_first_parameter(
+		error, ICAL_XLICERRORTYPE_PARAMETER);
+	const char *text = icalproperty_get_xlicerror(error);
+	const char *end, *start;
+
+	if (type == NULL || text == NULL ||
+	    icalparameter_get_xlicerrortype(type) !=
+	    ICAL_XLICERRORTYPE_VALUEPARSEERROR)
+		return NULL;
+	end = strstr(text, " property");
+	if (end == NULL)
+		return NULL;
+	for (start = end; start > text && start[-1] != ' '; start--)
+		;
+	for (size_t i = 0; i < G_N_ELEMENTS(ical_vital_properties); i++) {
+		const char *name = ical_vital_properties[i];
+
+		if (strlen(name) == (size_t)(end - start) &&
+		    strncmp(start, name, (size_t)(end - start)) == 0)
+			return name;
+	}
+	return NULL;
+}
+
+/* The first vital property of comp (not of its VALARMs) that libical
+   dropped, or NULL. */
+static const char *ical_component_invalid_property(icalcomponent *comp)
+{
+	const char *name = NULL;
+	icalproperty *prop;
+
+	for (prop = icalcomponent_get_first_property(comp, ICAL_XLICERROR_PROPERTY);
+	     prop != NULL && name == NULL;
+	     prop = icalcomponent_get_next_property(comp, ICAL_XLICERROR_PROPERTY))
+		name = ical_error_property(prop);
+	return name;
+}
+
 static struct ical_object *ical_object_new(icalcomponent_kind kind,
 					   const char *uid)
 {
@@ -772,13 +858,17 @@ static void ical_object_add_vtimezones(struct ical_object *obj,
 
 		if (tzid == NULL || ical_object_has_vtimezone(obj, tzid))
 			continue;
-		icalcomponent_add_component(obj->vcal,
-					    icalcomponent_new_clone(vtz));
+		vtz = icalcomponent_new_clone(vtz);
+		icalcomponent_strip_errors(vtz);
+		icalcomponent_add_component(obj->vcal, vtz);
 	}
 }
 
-/* Adds a clone of comp to the object as master or override.  Returns
-   false (and adds nothing) when that instance is already present. */
+/* Adds a clone of comp to the object as master or override, without
+   libical's X-LIC-ERROR notes: they are not the sender's data, and a
+   stored event or a message built from it must not carry them (Cyrus
+   strips them too).  Returns false (and adds nothing) when that instance
+   is already present. */
 static bool ical_object_add_component(struct ical_object *obj,
 				      icalcomponent *comp, const char *rid)
 {
@@ -791,6 +881,7 @@ static bool ical_object_add_component(struct ical_object *obj,
 		return false;
 	}
 	copy = icalcomponent_new_clone(comp);
+	icalcomponent_strip_errors(copy);
 	icalcomponent_add_component(obj->vcal, copy);
 	if (rid == NULL)
 		obj->master = copy;
@@ -859,6 +950,8 @@ GPtrArray *ical_objects_from_calendar(icalcomponent *vcal,
 			obj = ical_object_new(kind, uid);
 			ical_object_copy_calendar_props(obj, vcal);
 			ical_object_add_vtimezones(obj, vcal);
+			obj->invalid_property =
+				ical_component_invalid_property(comp);
 			ical_object_add_component(obj, comp, NULL);
 			g_ptr_array_add(objects, obj);
 			continue;
@@ -887,6 +980,11 @@ GPtrArray *ical_objects_from_calendar(icalcomponent *vcal,
 			else
 				g_hash_table_insert(by_uid, obj->uid, obj);
 		}
+		/* noted before a duplicate is dropped: an override whose
+		   RECURRENCE-ID libical dropped reads as a second master */
+		if (obj->invalid_property == NULL)
+			obj->invalid_property =
+				ical_component_invalid_property(comp);
 		/* the later duplicate is dropped */
 		(void)ical_object_add_component(obj, comp, rid);
 		g_free(rid);
@@ -964,6 +1062,7 @@ struct ical_object *ical_object_copy(const struct ical_object *obj)
 	copy->vcal = icalcomponent_new_clone(obj->vcal);
 	copy->kind = obj->kind;
 	copy->uid = g_strdup(obj->uid);
+	copy->invalid_property = obj->invalid_property;
 	copy->overrides = g_ptr_array_new();
 	/* a clone keeps the order of children: map by position */
 	for (a = icalcomponent_begin_component(obj->vcal, ICAL_ANY_COMPONENT),

@@ -22,14 +22,24 @@ struct ical_object {
 	char *uid;		/* NULL only for VFREEBUSY without UID */
 	icalcomponent *master;	/* no RECURRENCE-ID, or NULL */
 	GPtrArray *overrides;	/* icalcomponent * with RECURRENCE-ID */
+	/* A property that says when the object is, or which instance or
+	   version a component is (DTSTART, DTEND, DUE, DURATION, RDATE,
+	   RRULE, EXDATE, EXRULE, RECURRENCE-ID, SEQUENCE, FREEBUSY), whose
+	   value libical could not read in some component: libical drops
+	   such a property, so the object as parsed is not what was sent and
+	   must not be acted on.  NULL when every value was read. */
+	const char *invalid_property;
 };
 
 /* Parse one calendar part (UTF-8 text).  Returns a GPtrArray of
    VCALENDAR icalcomponent * (a part may hold several; each is a root
    component, freed with icalcomponent_free), or NULL with *error_r when the
    text holds no VCALENDAR or exceeds a limit (components per VCALENDAR,
-   attendees per component; the error names the limit key).  CRLF, LF and
-   folded lines are all accepted. */
+   attendees per component; the error names the limit key).  CRLF, LF,
+   lone CR and folded lines are all accepted; stray CRs before a line
+   end are part of the line end.  X-LIC-ERROR lines in the text (notes
+   of the sender's parser) are not read: every X-LIC-ERROR in the result
+   is libical's own note about this text. */
 GPtrArray *ical_parse_calendars(const char *text, size_t len,
 				const struct imip_limits *limits,
 				const char **error_r);
@@ -43,7 +53,10 @@ const char *ical_calendar_method(icalcomponent *vcal);
    without UID become an object with uid NULL.  Each object gets its own
    VCALENDAR copy holding METHOD, the VTIMEZONEs and its components; vcal
    itself is not modified.  Two VEVENTs of one UID with the same (or no)
-   RECURRENCE-ID: the later one is dropped.  Returns struct ical_object *. */
+   RECURRENCE-ID: the later one is dropped.  The objects' components
+   carry no X-LIC-ERROR (libical's parse notes); what they said about
+   lost time properties is in invalid_property.  Returns struct
+   ical_object *. */
 GPtrArray *ical_objects_from_calendar(icalcomponent *vcal,
 				      unsigned int *skipped_r);
 

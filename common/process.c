@@ -156,6 +156,17 @@ static bool imip_object_is_usable(enum itip_method method,
 				"calendar object has no UID");
 		return false;
 	}
+	/* libical dropped a property that says when the event is or which
+	   instance or version this is: acting on what is left would store
+	   (or cancel) something the sender did not send */
+	if (obj->invalid_property != NULL) {
+		handler_outcome(pr, IMIP_OUTCOME_ERROR,
+				"%s %s has an invalid %s value",
+				obj->kind == ICAL_VFREEBUSY_COMPONENT ?
+				"free/busy" : "event", obj->uid,
+				obj->invalid_property);
+		return false;
+	}
 	if (obj->kind != ICAL_VEVENT_COMPONENT || !needs_start)
 		return true;
 	comps = ical_object_components(obj);

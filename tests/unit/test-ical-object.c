@@ -165,6 +165,60 @@ static void test_parse_line_ends(void **state)
 	g_free(mixed);
 }
 
+/* The UID line of Cassandane's imip_invite_funky_uid: stray CRs before
+   the CR LF, then the fold.  The CRs belong to the line end, so the
+   continuation is still part of the UID. */
+static void test_parse_stray_crs(void **state)
+{
+	char *funky = replace_all(simple_event, "UID:event1@example.com" CRLF,
+				  "UID: event1@\r\r\r\n example.com" CRLF);
+	char *lf_only = replace_all(funky, CRLF, "\n");
+	/* a run of CRs without an LF after it is one (old Mac) line end */
+	char *cr_run = replace_all(simple_event, CRLF, "\r\r");
+	GPtrArray *cals;
+
+	(void)state;
+	cals = parse_ok(funky);
+	check_simple(cals);
+	calendars_free(cals);
+	cals = parse_ok(lf_only);
+	check_simple(cals);
+	calendars_free(cals);
+	cals = parse_ok(cr_run);
+	check_simple(cals);
+	calendars_free(cals);
+
+	/* stray CRs before the fold of a SUMMARY of every length around
+	   libical's line buffer, so that the line end also falls on the
+	   boundary of the pieces the line is handed over in */
+	for (size_t len = 1; len < 300; len++) {
+		char *summary = g_strnfill(len, 'x');
+		char *line = g_strdup_printf("SUMMARY:%s\r\r\r\n %s" CRLF,
+					     summary, summary);
+		char *text = replace_all(simple_event,
+			"SUMMARY:A long summary that is folded across several "
+			"physical lines so that the parser must unfold it" CRLF,
+			line);
+		char *want = g_strconcat(summary, summary, NULL);
+		icalcomponent *ev;
+
+		cals = parse_ok(text);
+		ev = icalcomponent_get_first_component(cals->pdata[0],
+						       ICAL_VEVENT_COMPONENT);
+		assert_string_equal(icalcomponent_get_summary(ev), want);
+		assert_string_equal(icalcomponent_get_uid(ev),
+				    "event1@example.com");
+		calendars_free(cals);
+		g_free(want);
+		g_free(text);
+		g_free(line);
+		g_free(summary);
+	}
+	g_free(funky);
+	g_free(lf_only);
+	g_free(cr_run);
+}
+
 static void test_parse_several_and_method(void **state)
 {
 	char *cancel = replace_all(simple_event, "METHOD:REQUEST",
@@ -796,6 +850,164 @@ static void test_object_texts(void **state)
 	g_free(text);
 }
 
+/* The single object of a text with one UID. */
+static struct ical_object *one_object(const char *text, GPtrArray **cals_r)
+{
+	GPtrArray *objs;
+	struct ical_object *obj;
+
+	*cals_r = parse_ok(text);
+	objs = ical_objects_from_calendar((*cals_r)->pdata[0], NULL);
+	assert_int_equal(objs->len, 1);
+	obj = objs->pdata[0];
+	g_ptr_array_free(objs, TRUE);
+	return obj;
+}
+
+static bool has_x_lic_error(icalcomponent *comp)
+{
+	icalcompiter it;
+
+	if (icalcomponent_get_first_property(comp, ICAL_XLICERROR_PROPERTY))
+		return true;
+	for (it = icalcomponent_begin_component(comp, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		if (has_x_lic_error(icalcompiter_deref(&it)))
+			return true;
+	}
+	return false;
+}
+
+/* The invalid_property the object of `text` gets, NULL or the name;
+   its components never carry X-LIC-ERROR. */
+static void check_invalid(const char *text, const char *expected)
+{
+	GPtrArray *cals;
+	struct ical_object *obj = one_object(text, &cals), *copy;
+
+	if (expected == NULL) {
+		assert_null(obj->invalid_property);
+	} else {
+		assert_non_null(obj->invalid_property);
+		assert_string_equal(obj->invalid_property, expected);
+	}
+	assert_false(has_x_lic_error(obj->vcal));
+	copy = ical_object_copy(obj);
+	assert_ptr_equal(copy->invalid_property, obj->invalid_property);
+	ical_object_free(copy);
+	ical_object_free(obj);
+	calendars_free(cals);
+}
+
+static char *with_line(const char *after, const char *line)
+{
+	char *anchor = g_strconcat(after, CRLF, NULL);
+	char *to = g_strconcat(after, CRLF, line, CRLF, NULL);
+	char *text = replace_all(simple_event, anchor, to);
+
+	g_free(anchor);
+	g_free(to);
+	return text;
+}
+
+static char *with_replaced(const char *from, const char *to)
+{
+	return replace_all(simple_event, from, to);
+}
+
+static void test_x_lic_error(void **state)
+{
+	static const struct {
+		const char *from, *to, *expected;
+	} cases[] = {
+		/* RFC 5546 4.2.1, 4.7.2, libical's complex-mime.txt */
+		{ "DTEND:20141126T160000Z", "DTEND:19970701T2100000Z", "DTEND" },
+		{ "DTEND:20141126T160000Z", "DTEND:199706211T173000Z", "DTEND" },
+		{ "DTEND:20141126T160000Z",
+		  "RDATE;VALUE=PERIOD:19970819T210000Z/199700819T220000Z",
+		  "RDATE" },
+		/* the second value of a list: the first stays, still lost */
+		{ "DTEND:20141126T160000Z",
+		  "EXDATE:20141127T150000Z,garbage", "EXDATE" },
+		{ "DTSTART:20141126T150000Z", "DTSTART:tomorrow", "DTSTART" },
+		{ "DTEND:20141126T160000Z", "DURATION:PT1Hx", "DURATION" },
+		{ "DTEND:20141126T160000Z", "RRULE:FREQ=FORTNIGHTLY", "RRULE" },
+		{ "DTEND:20141126T160000Z",
+		  "RECURRENCE-ID:20141126T1500000Z", "RECURRENCE-ID" },
+		{ "SEQUENCE:3", "SEQUENCE:", "SEQUENCE" },
+		/* DTSTAMP only orders replies: read as absent */
+		{ "DTSTAMP:20141009T130000Z", "DTSTAMP:**ANY**", NULL },
+		{ "DTSTAMP:20141009T130000Z",
+		  "DTSTAMP:20141009T130000Z" CRLF "CREATED:yesterday", NULL },
+		{ "DTSTAMP:20141009T130000Z",
+		  "DTSTAMP:20141009T130000Z" CRLF "BEGIN:VALARM" CRLF
+		  "ACTION:DISPLAY" CRLF "TRIGGER:soon" CRLF "END:VALARM",
+		  NULL },
+	};
+	char *text;
+
+	(void)state;
+	check_invalid(simple_event, NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		text = with_replaced(cases[i].from, cases[i].to);
+		check_invalid(text, cases[i].expected);
+		g_free(text);
+	}
+
+	/* a sender's X-LIC-ERROR (Cassandane imip_strip_x_lic_error, Cyrus
+	   output) is not read at all: not data, and not a claim that
+	   libical lost something here */
+	text = with_line("SEQUENCE:3",
+			 "X-LIC-ERROR;X-LIC-ERRORTYPE=VALUE-PARSE-ERROR:Can't "
+			 "parse as DATE-TIME value in DTEND property. Removing "
+			 "entire property: x");
+	{
+		GPtrArray *cals = parse_ok(text);
+
+		assert_false(has_x_lic_error(cals->pdata[0]));
+		calendars_free(cals);
+	}
+	check_invalid(text, NULL);
+	g_free(text);
+
+	/* an override whose RECURRENCE-ID libical dropped reads as a
+	   second master, and is dropped as such: still noted */
+	{
+		char *master = replace_all(simple_event, "END:VEVENT" CRLF
+					   "END:VCALENDAR" CRLF, "");
+		char *override = g_strconcat(master, "END:VEVENT" CRLF,
+			"BEGIN:VEVENT" CRLF "UID:event1@example.com" CRLF
+			"RECURRENCE-ID:20141126T1500000Z" CRLF
+			"DTSTART:20141126T170000Z" CRLF "END:VEVENT" CRLF
+			"END:VCALENDAR" CRLF, NULL);
+
+		check_invalid(override, "RECURRENCE-ID");
+		g_free(override);
+		g_free(master);
+	}
+
+	/* a free/busy period libical cannot read */
+	check_invalid("BEGIN:VCALENDAR" CRLF "METHOD:REPLY" CRLF
+		      "BEGIN:VFREEBUSY" CRLF "UID:fb" CRLF
+		      "DTSTART:20141126T000000Z" CRLF
+		      "DTEND:20141127T000000Z" CRLF
+		      "FREEBUSY:20141126T150000Z/20141126T1600000Z" CRLF
+		      "END:VFREEBUSY" CRLF "END:VCALENDAR" CRLF, "FREEBUSY");
+
+	/* a stored text is read without libical's notes too */
+	{
+		char *stored = with_line("SEQUENCE:3",
+					 "X-LIC-ERROR:an old note");
+		struct ical_object *obj = ical_object_from_texts(stored, NULL);
+
+		assert_non_null(obj);
+		assert_false(has_x_lic_error(obj->vcal));
+		assert_null(obj->invalid_property);
+		ical_object_free(obj);
+		g_free(stored);
+	}
+}
+
 static void test_text_adds_system_vtimezone(void **state)
 {
 	icalcomponent *ev = icalcomponent_new_vevent();
@@ -828,6 +1040,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_line_ends),
+		cmocka_unit_test(test_parse_stray_crs),
 		cmocka_unit_test(test_parse_several_and_method),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
@@ -841,6 +1054,7 @@ int main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_objects_grouping),
 		cmocka_unit_test(test_object_texts),
+		cmocka_unit_test(test_x_lic_error),
 		cmocka_unit_test(test_text_adds_system_vtimezone),
 	};
 
