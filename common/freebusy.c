@@ -328,6 +328,9 @@ struct fb_expand {
 	unsigned int max_instances;
 	unsigned int iterations;
 	bool busy_only;
+	/* every instance, also one that ends where it starts (instance
+	   lookup, fb_instances_of_object()), rather than busy time */
+	bool instances;
 	struct fb_list *out;
 	bool endless;
 	const char *error;
@@ -430,6 +433,25 @@ static const char *fb_transp_of(icalcomponent *comp, bool *busy_r)
 	return *busy_r ? "OPAQUE" : "TRANSPARENT";
 }
 
+/* Whether an instance is listed, clamped to what the line format holds.
+   Busy time needs a length; an instance is one even without (RFC 5545
+   3.6.1: an event with DTSTART and no DTEND or DURATION ends where it
+   starts), so instance lookup keeps zero-length ones that start in the
+   window. */
+static bool fb_emit_in_window(const struct fb_expand *ex, time_t *start,
+			      time_t *end)
+{
+	if (!ex->instances)
+		return *end > *start && *end > ex->window_start &&
+		       *start < ex->window_end && fb_clamp(start, end);
+	if (*end < *start)
+		*end = *start;	/* a negative length: the start still names it */
+	if (*start >= ex->window_end ||
+	    (*end <= ex->window_start && *start < ex->window_start))
+		return false;
+	return true;
+}
+
 static void fb_emit(struct fb_expand *ex, icalcomponent *comp,
 		    time_t start, time_t end, const char *rid)
 {
@@ -438,8 +460,7 @@ static void fb_emit(struct fb_expand *ex, icalcomponent *comp,
 	const char *transp;
 	bool busy;
 
-	if (end <= start || end <= ex->window_start ||
-	    start >= ex->window_end || !fb_clamp(&start, &end))
+	if (!fb_emit_in_window(ex, &start, &end))
 		return;
 	transp = fb_transp_of(comp, &busy);
 	if (ex->busy_only && !busy)
@@ -756,9 +777,15 @@ static int fb_expand_master(struct fb_expand *ex, icalcomponent *master)
 
 	dtstart = ical_property_time(icalcomponent_get_first_property(
 		master, ICAL_DTSTART_PROPERTY));
-	if (icaltime_is_null_time(dtstart) ||
-	    !fb_length_of(master, dtstart, ex->floating_zone, &len))
+	if (icaltime_is_null_time(dtstart))
 		return 0;	/* nothing iTIP can schedule */
+	if (!fb_length_of(master, dtstart, ex->floating_zone, &len)) {
+		/* an end before the start is no busy time, but the
+		   instances are still there to be named */
+		if (!ex->instances)
+			return 0;
+		memset(&len, 0, sizeof(len));
+	}
 	rrules = fb_properties(master, ICAL_RRULE_PROPERTY);
 	rdates = fb_properties(master, ICAL_RDATE_PROPERTY);
 	recurring = rrules->len > 0 || rdates->len > 0;
@@ -825,8 +852,11 @@ static void fb_expand_override(struct fb_expand *ex, icalcomponent *comp)
 		   !start.is_date && ex->obj->master != NULL) {
 		len = fb_master_length(ex, ex->obj->master);
 	} else if (!fb_length_of(comp, start, ex->floating_zone, &len)) {
-		g_free(rid);
-		return;
+		if (!ex->instances) {
+			g_free(rid);
+			return;
+		}
+		memset(&len, 0, sizeof(len));
 	}
 	if (!icaltime_is_null_time(start)) {
 		start_utc = ical_time_to_utc(start, ex->floating_zone);
@@ -844,13 +874,12 @@ static void fb_expand_free(struct fb_expand *ex)
 	g_hash_table_destroy(ex->seen_times);
 }
 
-int fb_periods_of_object(const struct ical_object *obj,
-			 icaltimezone *floating_zone, time_t window_start,
-			 time_t window_end, unsigned int max_instances,
-			 bool busy_only, struct fb_list *out, bool *endless_r,
-			 const char **error_r)
+/* The expansion both public functions share; the caller has set the
+   window, the limit and the mode in `ex`. */
+static int fb_expand_object(struct fb_expand *ex, const struct ical_object *obj,
+			    icaltimezone *floating_zone, struct fb_list *out,
+			    bool *endless_r, const char **error_r)
 {
-	struct fb_expand ex;
 	int ret = 0;
 
 	ical_library_init();
@@ -860,47 +889,84 @@ int fb_periods_of_object(const struct ical_object *obj,
 		*error_r = NULL;
 	if (obj == NULL)
 		return 0;
-	if (obj->kind == ICAL_VFREEBUSY_COMPONENT) {
-		if (obj->master == NULL)
-			return 0;
-		return fb_periods_of_vfreebusy(obj->master, out, error_r);
-	}
-
-	memset(&ex, 0, sizeof(ex));
-	ex.obj = obj;
-	ex.floating_zone = floating_zone != NULL ? floating_zone :
+	ex->obj = obj;
+	ex->floating_zone = floating_zone != NULL ? floating_zone :
 		icaltimezone_get_utc_timezone();
-	ex.window_start = window_start;
-	ex.window_end = window_end;
-	ex.max_instances = max_instances;
-	ex.busy_only = busy_only;
-	ex.out = out;
-	ex.skip_rids = g_hash_table_new_full(g_str_hash, g_str_equal,
-					     g_free, NULL);
-	ex.skip_times = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+	ex->out = out;
+	ex->skip_rids = g_hash_table_new_full(g_str_hash, g_str_equal,
 					      g_free, NULL);
-	ex.seen_times = g_hash_table_new_full(g_int64_hash, g_int64_equal,
-					      g_free, NULL);
+	ex->skip_times = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+					       g_free, NULL);
+	ex->seen_times = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+					       g_free, NULL);
 
 	/* overrides replace the instances they name */
 	for (guint i = 0; i < obj->overrides->len; i++) {
 		icalcomponent *comp = obj->overrides->pdata[i];
-		fb_skip_time(&ex, ical_property_time(
+		fb_skip_time(ex, ical_property_time(
 			icalcomponent_get_first_property(
 				comp, ICAL_RECURRENCEID_PROPERTY)));
 	}
-	if (window_end > window_start) {
+	if (ex->window_end > ex->window_start) {
 		if (obj->master != NULL)
-			ret = fb_expand_master(&ex, obj->master);
+			ret = fb_expand_master(ex, obj->master);
 		for (guint i = 0; ret == 0 && i < obj->overrides->len; i++)
-			fb_expand_override(&ex, obj->overrides->pdata[i]);
+			fb_expand_override(ex, obj->overrides->pdata[i]);
 	}
 	if (endless_r != NULL)
-		*endless_r = ex.endless;
+		*endless_r = ex->endless;
 	if (ret != 0 && error_r != NULL)
-		*error_r = ex.error;
-	fb_expand_free(&ex);
+		*error_r = ex->error;
+	fb_expand_free(ex);
 	return ret;
+}
+
+int fb_periods_of_object(const struct ical_object *obj,
+			 icaltimezone *floating_zone, time_t window_start,
+			 time_t window_end, unsigned int max_instances,
+			 bool busy_only, struct fb_list *out, bool *endless_r,
+			 const char **error_r)
+{
+	struct fb_expand ex;
+
+	if (obj != NULL && obj->kind == ICAL_VFREEBUSY_COMPONENT) {
+		ical_library_init();
+		if (endless_r != NULL)
+			*endless_r = false;
+		if (obj->master == NULL) {
+			if (error_r != NULL)
+				*error_r = NULL;
+			return 0;
+		}
+		return fb_periods_of_vfreebusy(obj->master, out, error_r);
+	}
+	memset(&ex, 0, sizeof(ex));
+	ex.window_start = window_start;
+	ex.window_end = window_end;
+	ex.max_instances = max_instances;
+	ex.busy_only = busy_only;
+	return fb_expand_object(&ex, obj, floating_zone, out, endless_r,
+				error_r);
+}
+
+int fb_instances_of_object(const struct ical_object *obj,
+			   icaltimezone *floating_zone, time_t window_start,
+			   time_t window_end, unsigned int max_instances,
+			   struct fb_list *out, const char **error_r)
+{
+	struct fb_expand ex;
+
+	if (obj != NULL && obj->kind == ICAL_VFREEBUSY_COMPONENT) {
+		if (error_r != NULL)
+			*error_r = NULL;
+		return 0;	/* a VFREEBUSY has busy time, no instances */
+	}
+	memset(&ex, 0, sizeof(ex));
+	ex.window_start = window_start;
+	ex.window_end = window_end;
+	ex.max_instances = max_instances;
+	ex.instances = true;
+	return fb_expand_object(&ex, obj, floating_zone, out, NULL, error_r);
 }
 
 /* ---- VFREEBUSY -------------------------------------------------------- */

@@ -18,7 +18,8 @@ struct ical_object;
 
 struct fb_period {
 	time_t start;		/* UTC */
-	time_t end;		/* UTC, > start */
+	time_t end;		/* UTC, > start (>= start for the
+				   instances of fb_instances_of_object()) */
 	char *uid;
 	char *rid;		/* normalised RECURRENCE-ID of the instance
 				   (also for generated instances), or NULL
@@ -77,6 +78,18 @@ int fb_periods_of_object(const struct ical_object *obj,
 			 time_t window_end, unsigned int max_instances,
 			 bool busy_only, struct fb_list *out, bool *endless_r,
 			 const char **error_r);
+
+/* The instances of a calendar object in [window_start, window_end), as
+   fb_periods (rid set as above), for telling whether a RECURRENCE-ID
+   names one: unlike fb_periods_of_object(), an instance that ends where
+   it starts (DTSTART without DTEND or DURATION, RFC 5545 3.6.1: it is
+   still an instance) is listed, with end == start, and so are
+   transparent and cancelled ones.  A zero-length instance is listed when
+   it starts in the window.  Same limit and errors; 0 or -1. */
+int fb_instances_of_object(const struct ical_object *obj,
+			   icaltimezone *floating_zone, time_t window_start,
+			   time_t window_end, unsigned int max_instances,
+			   struct fb_list *out, const char **error_r);
 
 /* A VCALENDAR (METHOD given, or none if NULL) with one VFREEBUSY holding
    the periods of `list` that overlap [start, end), clipped and merged,

@@ -18,12 +18,26 @@ static bool outgoing_check_organiser(struct handler *h,
 				     const struct ical_object *obj,
 				     struct imip_part_result *pr)
 {
-	if (itip_object_is_organised_by(obj, h->user))
-		return true;
-	handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-			"not organised by %s: nothing of the user's to record",
-			h->user);
-	return false;
+	char *other = NULL;
+	char *organiser = itip_object_organiser(obj, &other);
+	bool ok = false;
+
+	/* every component: one naming another organiser is not the user's
+	   to record, and the object as a whole is not one event */
+	if (other != NULL)
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"the components name different organisers "
+				"(%s and %s); an event has one organiser",
+				organiser, other);
+	else if (organiser == NULL || strcmp(organiser, h->user) != 0)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"not organised by %s: nothing of the user's to "
+				"record", h->user);
+	else
+		ok = true;
+	g_free(organiser);
+	g_free(other);
+	return ok;
 }
 
 static void outgoing_request(struct handler *h, struct ical_object *obj,
@@ -35,7 +49,7 @@ static void outgoing_request(struct handler *h, struct ical_object *obj,
 	if (!outgoing_check_organiser(h, obj, pr) ||
 	    !handler_check_expandable(h, obj, pr))
 		return;
-	if (handler_store_newer(h, obj, &stats, &error) < 0 ||
+	if (handler_store_newer(h, obj, false, &stats, &error) < 0 ||
 	    (stats.stored > 0 && handler_derive(h, obj->uid, &error) < 0)) {
 		handler_store_error(h, pr, "storing the event", error);
 		return;
@@ -63,65 +77,104 @@ static int outgoing_store_reply_as_event(struct handler *h,
 
 	if (!handler_check_expandable(h, obj, pr))
 		return 0;
-	if (handler_store_newer(h, obj, &stats, error_r) < 0 ||
+	if (handler_store_newer(h, obj, false, &stats, error_r) < 0 ||
 	    handler_derive(h, obj->uid, error_r) < 0)
 		return -1;
 	handler_outcome(pr, IMIP_OUTCOME_ADDED, "own answer recorded");
 	return 0;
 }
 
+/* Before anything is written: the user answers for itself in every
+   component and is an attendee of the stored event.  false with the
+   outcome set. */
+static bool outgoing_reply_is_own(struct handler *h,
+				  const struct ical_object *stored,
+				  GPtrArray *comps, struct imip_part_result *pr)
+{
+	for (unsigned int i = 0; i < comps->len; i++) {
+		if (ical_find_attendee(g_ptr_array_index(comps, i), h->user) == NULL) {
+			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+					"%s does not answer for itself in this "
+					"reply", h->user);
+			return false;
+		}
+	}
+	if (!itip_object_has_attendee(stored, h->user)) {
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"%s is not an attendee of the event", h->user);
+		return false;
+	}
+	return true;
+}
+
+/* Each component is the user's answer for one instance: one the stored
+   event does not have (or a cancelled one, or an older version) is
+   skipped and the others recorded (as person_reply()). */
+static int outgoing_reply_merge(struct handler *h, struct ical_object *obj,
+				struct ical_object *stored, GPtrArray *comps,
+				struct imip_part_result *pr,
+				unsigned int *merged_r, bool *changed_r,
+				const char **error_r)
+{
+	GPtrArray *props = g_ptr_array_new();
+	int ret = 0;
+
+	*merged_r = 0;
+	*changed_r = false;
+	for (unsigned int i = 0; i < comps->len && ret == 0; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+		char *rid;
+		bool changed;
+		int r;
+
+		g_ptr_array_set_size(props, 0);
+		g_ptr_array_add(props, ical_find_attendee(comp, h->user));
+		r = handler_merge_reply(h, stored, comp, props, false, pr,
+					&changed, error_r);
+		if (r < 0)
+			ret = -1;
+		if (r != 1)
+			continue;
+		(*merged_r)++;
+		*changed_r = *changed_r || changed;
+		rid = ical_rid_of(comp);
+		/* the user answered: the request is no longer pending */
+		ret = handler_queue_remove(h, obj->uid, rid, "request", error_r);
+		g_free(rid);
+	}
+	g_ptr_array_free(props, TRUE);
+	if (ret == 0 && *changed_r)
+		ret = handler_derive(h, obj->uid, error_r);
+	return ret;
+}
+
 static void outgoing_reply(struct handler *h, struct ical_object *obj,
 			   struct imip_part_result *pr)
 {
 	struct ical_object *stored = NULL;
-	GPtrArray *props = g_ptr_array_new();
 	GPtrArray *comps = ical_object_components(obj);
 	const char *error = NULL;
-	bool changed_any = false;
-	int ret = 1;
+	unsigned int merged = 0;
+	bool changed = false;
+	int ret;
 
-	if (calstore_load(h->su, obj->uid, &stored, &error) < 0) {
-		ret = -1;
-	} else if (stored == NULL) {
-		ret = outgoing_store_reply_as_event(h, obj, pr, &error) < 0 ? -1 : 0;
+	ret = calstore_load(h->su, obj->uid, &stored, &error);
+	if (ret == 0) {
+		ret = outgoing_store_reply_as_event(h, obj, pr, &error);
+	} else if (ret > 0 && outgoing_reply_is_own(h, stored, comps, pr)) {
+		ret = outgoing_reply_merge(h, obj, stored, comps, pr, &merged,
+					   &changed, &error);
+		/* nothing merged: the last skipped component's outcome */
+		if (ret == 0 && merged > 0)
+			handler_outcome(pr, changed ? IMIP_OUTCOME_UPDATED :
+					IMIP_OUTCOME_NO_ACTION, changed ?
+					"own answer recorded" :
+					"the answer changes nothing");
 	}
-	for (unsigned int i = 0; i < comps->len && ret == 1; i++) {
-		icalcomponent *comp = g_ptr_array_index(comps, i);
-		icalproperty *own = ical_find_attendee(comp, h->user);
-		char *rid;
-		bool changed;
-
-		if (own == NULL) {
-			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-					"%s does not answer for itself in this "
-					"reply", h->user);
-			ret = 0;
-			break;
-		}
-		g_ptr_array_set_size(props, 0);
-		g_ptr_array_add(props, own);
-		ret = handler_merge_reply(h, stored, comp, props, false, pr,
-					  &changed, &error);
-		changed_any = changed_any || changed;
-		rid = ical_rid_of(comp);
-		/* the user answered: the request is no longer pending */
-		if (ret == 1 && handler_queue_remove(h, obj->uid, rid, "request",
-						     &error) < 0)
-			ret = -1;
-		g_free(rid);
-	}
-	if (ret == 1 && changed_any && handler_derive(h, obj->uid, &error) < 0)
-		ret = -1;
 	if (ret < 0)
 		handler_store_error(h, pr, "recording the user's reply", error);
-	else if (ret == 1)
-		handler_outcome(pr, changed_any ? IMIP_OUTCOME_UPDATED :
-				IMIP_OUTCOME_NO_ACTION, changed_any ?
-				"own answer recorded" :
-				"the answer changes nothing");
 	if (stored != NULL)
 		ical_object_free(stored);
-	g_ptr_array_free(props, TRUE);
 	g_ptr_array_free(comps, TRUE);
 }
 

@@ -147,7 +147,7 @@ static bool person_request_is_counter(struct handler *h,
 	bool counter = false;
 
 	if (!h->config->counter_as_request ||
-	    itip_sender_is_organiser(itip_object_first(obj), h->senders) ||
+	    itip_sender_organises(obj, h->senders) ||
 	    calstore_load(h->su, obj->uid, &stored, &error) <= 0)
 		return false;
 	if (handler_object_is_self_organised(h, stored)) {
@@ -165,15 +165,22 @@ static bool person_request_is_counter(struct handler *h,
 	return counter;
 }
 
+/* The request waits for the user's answer, except for components whose
+   answer still holds (same SEQUENCE: handler_store_newer()). */
 static int person_queue_components(struct handler *h,
 				   const struct ical_object *obj,
+				   const struct handler_store_stats *stats,
 				   const char **error_r)
 {
-	if (obj->master != NULL)
+	if (obj->master != NULL) {
+		if (handler_store_answered(stats, NULL))
+			return 0;
 		return handler_queue_add(h, obj->uid, NULL, "request", error_r);
+	}
 	for (unsigned int i = 0; i < obj->overrides->len; i++) {
 		char *rid = ical_rid_of(g_ptr_array_index(obj->overrides, i));
-		int r = handler_queue_add(h, obj->uid, rid, "request", error_r);
+		int r = handler_store_answered(stats, rid) ? 0 :
+			handler_queue_add(h, obj->uid, rid, "request", error_r);
 
 		g_free(rid);
 		if (r < 0)
@@ -258,15 +265,26 @@ static void person_request(struct handler *h, struct ical_object *obj,
 	if (!handler_check_expandable(h, obj, pr) ||
 	    !person_check_replacement(h, obj, pr))
 		return;
-	if (handler_store_newer(h, obj, &stats, &error) < 0 ||
+	/* an answer the user gave still holds at the same SEQUENCE; a copy
+	   kept as information (not a request to the user) has none */
+	if (handler_store_newer(h, obj, is_request, &stats, &error) < 0 ||
 	    (stats.stored > 0 && handler_derive(h, obj->uid, &error) < 0) ||
 	    (stats.stored > 0 && is_request &&
-	     person_queue_components(h, obj, &error) < 0)) {
+	     person_queue_components(h, obj, &stats, &error) < 0)) {
 		handler_store_error(h, pr, "storing the event", error);
+		handler_store_stats_clear(&stats);
 		return;
 	}
 	person_store_outcome(pr, &stats, forwarded ? "forwarded invitation" :
 			     is_request ? "invitation" : "published event");
+	if (stats.answered != NULL) {
+		char *reason = g_steal_pointer(&pr->reason);
+
+		handler_outcome(pr, pr->code, "%s; the user's answer still "
+				"holds (SEQUENCE unchanged)", reason);
+		g_free(reason);
+	}
+	handler_store_stats_clear(&stats);
 	if (forwarded && stats.stored > 0) {
 		char *reason = g_steal_pointer(&pr->reason);
 
@@ -358,59 +376,177 @@ static int person_dequeue_counter(struct handler *h, const char *uid,
 	return ret;
 }
 
+/* An address a REPLY answers for is an attendee of the stored event, or
+   a delegate of one (DELEGATED-FROM, RFC 5546 3.2.3). */
+static bool person_reply_address_known(const struct ical_object *stored,
+				       icalproperty *prop)
+{
+	char *address = ical_property_address(prop);
+	bool known = address != NULL && itip_object_has_attendee(stored, address);
+	icalparameter *param;
+
+	g_free(address);
+	for (param = icalproperty_get_first_parameter(prop, ICAL_DELEGATEDFROM_PARAMETER);
+	     param != NULL && !known;
+	     param = icalproperty_get_next_parameter(prop, ICAL_DELEGATEDFROM_PARAMETER)) {
+		char *from = address_normalize(icalparameter_get_delegatedfrom(param));
+
+		known = from != NULL && itip_object_has_attendee(stored, from);
+		g_free(from);
+	}
+	return known;
+}
+
+/* The stored event has what the component answers for: the master, an
+   override, or an instance of the recurrence set. */
+static bool person_reply_names_instance(struct handler *h,
+					const struct ical_object *stored,
+					icalcomponent *comp)
+{
+	char *rid = ical_rid_of(comp);
+	bool found = rid == NULL ? stored->master != NULL :
+		ical_object_find_override(stored, rid) != NULL ||
+		(stored->master != NULL && handler_is_instance(h, stored, rid));
+
+	g_free(rid);
+	return found;
+}
+
+/* Before anything is written: every component of the REPLY that answers
+   for something the event has names the sender as an attendee the event
+   knows.  A stranger refuses the whole message (false, outcome set); a
+   component for an instance that does not exist is skipped by the merge,
+   whoever sent it. */
+static bool person_reply_from_attendee(struct handler *h,
+				       const struct ical_object *stored,
+				       GPtrArray *comps,
+				       struct imip_part_result *pr)
+{
+	GPtrArray *props = g_ptr_array_new();
+	bool ok = true;
+
+	for (unsigned int i = 0; i < comps->len && ok; i++) {
+		if (!person_reply_names_instance(h, stored,
+						 g_ptr_array_index(comps, i)))
+			continue;
+		g_ptr_array_set_size(props, 0);
+		itip_sender_attendees(g_ptr_array_index(comps, i), h->senders, props);
+		if (props->len == 0) {
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"sender %s is not an attendee named in "
+					"the reply", handler_sender_name(h));
+			ok = false;
+		}
+		for (unsigned int j = 0; j < props->len && ok; j++) {
+			icalproperty *prop = g_ptr_array_index(props, j);
+			char *address;
+
+			if (person_reply_address_known(stored, prop))
+				continue;
+			address = ical_property_address(prop);
+			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+					"%s is not an attendee of the event",
+					address != NULL ? address : "(no address)");
+			g_free(address);
+			ok = false;
+		}
+	}
+	g_ptr_array_free(props, TRUE);
+	return ok;
+}
+
+/* An answer supersedes the attendee's proposal for that instance. */
+static int person_reply_drop_counters(struct handler *h, const char *uid,
+				      icalcomponent *comp, GPtrArray *props,
+				      const char **error_r)
+{
+	char *rid = ical_rid_of(comp);
+	int ret = 0;
+
+	for (unsigned int j = 0; ret == 0 && j < props->len; j++) {
+		char *address = ical_property_address(g_ptr_array_index(props, j));
+
+		if (address != NULL &&
+		    (store_counter_delete(h->su, uid, rid, address, error_r) < 0 ||
+		     person_dequeue_counter(h, uid, rid, error_r) < 0))
+			ret = -1;
+		g_free(address);
+	}
+	g_free(rid);
+	return ret;
+}
+
+/* The outcome of a REPLY once its components were merged or skipped:
+   the last skip's outcome stands when nothing was merged. */
+static void person_reply_outcome(struct handler *h, struct imip_part_result *pr,
+				 unsigned int merged, bool changed,
+				 unsigned int skipped, const char *skip_reason)
+{
+	const char *sep = skipped > 0 ? "; " : "";
+	char *note = skipped == 0 ? g_strdup("") :
+		g_strdup_printf("%u of its components not applied (%s)",
+				skipped, skip_reason);
+
+	if (changed)
+		handler_outcome(pr, IMIP_OUTCOME_UPDATED,
+				"reply from %s recorded%s%s",
+				handler_sender_name(h), sep, note);
+	else if (merged > 0)
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"the reply changes nothing%s%s", sep, note);
+	g_free(note);
+}
+
+/* Each component of the REPLY is applied on its own (RFC 5546 3.2.3: an
+   attendee answers instance by instance): one naming no instance of the
+   event, a cancelled one or an older version is skipped, the others
+   still count, and free/busy follows whatever changed. */
 static void person_reply(struct handler *h, struct ical_object *obj,
 			 struct imip_part_result *pr)
 {
 	struct ical_object *stored = person_load_organised(h, obj->uid, pr);
 	GPtrArray *comps, *props;
-	const char *error;
-	bool changed_any = false;
-	int ret = 1;
+	const char *error = NULL;
+	char *skip_reason = NULL;
+	unsigned int merged = 0, skipped = 0;
+	bool changed_any = false, refused;
+	int ret = 0;
 
 	if (stored == NULL)
 		return;
 	comps = ical_object_components(obj);
 	props = g_ptr_array_new();
-	for (unsigned int i = 0; i < comps->len && ret == 1; i++) {
+	refused = !person_reply_from_attendee(h, stored, comps, pr);
+	for (unsigned int i = 0; i < comps->len && !refused && ret == 0; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);
 		bool changed;
+		int r;
 
 		g_ptr_array_set_size(props, 0);
 		itip_sender_attendees(comp, h->senders, props);
-		if (props->len == 0) {
-			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
-					"sender %s is not an attendee named in "
-					"the reply", handler_sender_name(h));
-			ret = 0;
-			break;
-		}
-		ret = handler_merge_reply(h, stored, comp, props, true, pr,
-					  &changed, &error);
-		changed_any = changed_any || changed;
-		for (unsigned int j = 0; ret == 1 && j < props->len; j++) {
-			char *address = ical_property_address(g_ptr_array_index(props, j));
-			char *rid = ical_rid_of(comp);
-
-			/* an answer supersedes the attendee's proposal */
-			if (address != NULL &&
-			    (store_counter_delete(h->su, obj->uid, rid, address,
-						  &error) < 0 ||
-			     person_dequeue_counter(h, obj->uid, rid, &error) < 0))
-				ret = -1;
-			g_free(address);
-			g_free(rid);
+		r = handler_merge_reply(h, stored, comp, props, true, pr,
+					&changed, &error);
+		if (r < 0) {
+			ret = -1;
+		} else if (r == 0) {
+			skipped++;
+			g_free(skip_reason);
+			skip_reason = g_strdup(pr->reason);
+		} else {
+			merged++;
+			changed_any = changed_any || changed;
+			ret = person_reply_drop_counters(h, obj->uid, comp,
+							 props, &error);
 		}
 	}
-	if (ret == 1 && changed_any && handler_derive(h, obj->uid, &error) < 0)
+	if (ret == 0 && changed_any && handler_derive(h, obj->uid, &error) < 0)
 		ret = -1;
 	if (ret < 0)
 		handler_store_error(h, pr, "recording the reply", error);
-	else if (ret == 1 && changed_any)
-		handler_outcome(pr, IMIP_OUTCOME_UPDATED, "reply from %s recorded",
-				handler_sender_name(h));
-	else if (ret == 1)
-		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-				"the reply changes nothing");
+	else if (!refused)
+		person_reply_outcome(h, pr, merged, changed_any, skipped,
+				     skip_reason);
+	g_free(skip_reason);
 	g_ptr_array_free(props, TRUE);
 	g_ptr_array_free(comps, TRUE);
 	ical_object_free(stored);

@@ -338,7 +338,8 @@ static void resource_mark(struct handler *h, struct ical_object *obj,
 		if (obj->master == NULL || ical_object_find_override(obj, rid) != NULL)
 			continue;
 		rid_prop = icalproperty_new_recurrenceid(icaltime_from_string(rid));
-		inst = handler_instance_from_master((struct ical_object *)obj, rid_prop);
+		inst = handler_instance_from_master((struct ical_object *)obj, rid_prop,
+						    h->user_zone);
 		icalproperty_free(rid_prop);
 		if (inst != NULL)
 			resource_set_partstat(h, inst, ICAL_PARTSTAT_DECLINED, NULL);
@@ -448,7 +449,7 @@ static int resource_apply(struct handler *h, struct ical_object *obj,
 	bool sent = false;
 
 	resource_mark(h, obj, res, partstat);
-	if (handler_store_newer(h, obj, &stats, error_r) < 0 ||
+	if (handler_store_newer(h, obj, false, &stats, error_r) < 0 ||
 	    handler_derive(h, obj->uid, error_r) < 0 ||
 	    resource_record_quotas(h, rq, obj->uid, organiser, periods, res,
 				   res->decision == SCHED_ACCEPT, error_r) < 0 ||

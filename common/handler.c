@@ -6,6 +6,7 @@
 #include "config.h"
 #include "derive.h"
 #include "freebusy.h"
+#include "ical-internal.h"
 #include "ical-object.h"
 #include "mime-read.h"
 #include "prefs.h"
@@ -46,6 +47,19 @@ bool handler_object_has_self_attendee(const struct handler *h,
 		return true;
 	for (unsigned int i = 0; h->aliases != NULL && i < h->aliases->len; i++) {
 		if (itip_object_has_attendee(obj, g_ptr_array_index(h->aliases, i)))
+			return true;
+	}
+	return false;
+}
+
+/* The user (any address) is an ATTENDEE of comp. */
+static bool handler_object_comp_has_self(const struct handler *h,
+					 icalcomponent *comp)
+{
+	if (ical_find_attendee(comp, h->user) != NULL)
+		return true;
+	for (unsigned int i = 0; h->aliases != NULL && i < h->aliases->len; i++) {
+		if (ical_find_attendee(comp, g_ptr_array_index(h->aliases, i)) != NULL)
 			return true;
 	}
 	return false;
@@ -112,14 +126,121 @@ static int handler_drop_missing_overrides(struct handler *h,
 	return 0;
 }
 
+/* The user's answers in `ref` (the stored component the incoming one
+   replaces, or the stored master for a new override) carried into a copy
+   of comp when the SEQUENCE did not change: under every address of the
+   user.  NULL when there is nothing to keep. */
+static icalcomponent *handler_answered_copy(struct handler *h,
+					    icalcomponent *comp,
+					    icalcomponent *ref)
+{
+	icalcomponent *copy;
+	bool kept;
+
+	if (ref == NULL || !handler_object_comp_has_self(h, ref))
+		return NULL;
+	copy = icalcomponent_new_clone(comp);
+	kept = itip_keep_answer(copy, ref, h->user);
+	for (unsigned int i = 0; h->aliases != NULL && i < h->aliases->len; i++) {
+		if (itip_keep_answer(copy, ref, g_ptr_array_index(h->aliases, i)))
+			kept = true;
+	}
+	if (!kept) {
+		icalcomponent_free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+static void handler_stats_note_answered(struct handler_store_stats *stats,
+					const char *rid)
+{
+	if (stats->answered == NULL)
+		stats->answered = g_ptr_array_new_with_free_func(g_free);
+	/* the master as "": a GPtrArray of strings holds no NULL to look up */
+	g_ptr_array_add(stats->answered, g_strdup(rid != NULL ? rid : ""));
+}
+
+bool handler_store_answered(const struct handler_store_stats *stats,
+			    const char *rid)
+{
+	const char *key = rid != NULL ? rid : "";
+
+	for (unsigned int i = 0; stats->answered != NULL &&
+	     i < stats->answered->len; i++) {
+		if (strcmp(g_ptr_array_index(stats->answered, i), key) == 0)
+			return true;
+	}
+	return false;
+}
+
+void handler_store_stats_clear(struct handler_store_stats *stats)
+{
+	if (stats->answered != NULL)
+		g_ptr_array_free(stats->answered, TRUE);
+	stats->answered = NULL;
+}
+
+/* Writes comp (newer than what is stored), keeping the user's answer
+   from `ref` when asked to and the SEQUENCE is unchanged. */
+static int handler_put_newer(struct handler *h, const struct ical_object *in,
+			     icalcomponent *comp, icalcomponent *ref,
+			     const char *rid, struct handler_store_stats *stats,
+			     const char **error_r)
+{
+	icalcomponent *copy = ref == NULL ? NULL :
+		handler_answered_copy(h, comp, ref);
+	int ret;
+
+	if (copy == NULL)
+		return calstore_put(h->su, in->uid, comp, STORE_STATE_ACTIVE,
+				    in->vcal, error_r);
+	/* inside the message's VCALENDAR while written, so its TZIDs
+	   resolve against the message's VTIMEZONEs as comp's do */
+	icalcomponent_add_component(in->vcal, copy);
+	ret = calstore_put(h->su, in->uid, copy, STORE_STATE_ACTIVE, in->vcal,
+			   error_r);
+	icalcomponent_remove_component(in->vcal, copy);
+	icalcomponent_free(copy);
+	handler_stats_note_answered(stats, rid);
+	return ret;
+}
+
+/* Where the user's answer to comp is stored (keep_answers): the stored
+   component for its RECURRENCE-ID, else, for a new override, the stored
+   master, if active. */
+static int handler_answer_source(struct handler *h, const struct ical_object *in,
+				 const struct ical_object *stored,
+				 icalcomponent *old, const char *rid,
+				 enum store_state old_state,
+				 icalcomponent **ref_r, const char **error_r)
+{
+	enum store_state state = STORE_STATE_ACTIVE;
+
+	*ref_r = NULL;
+	if (old != NULL) {
+		if (old_state == STORE_STATE_ACTIVE)
+			*ref_r = old;
+		return 0;
+	}
+	if (rid == NULL || stored == NULL || stored->master == NULL)
+		return 0;
+	if (calstore_state(h->su, in->uid, NULL, &state, error_r) < 0)
+		return -1;
+	if (state == STORE_STATE_ACTIVE)
+		*ref_r = stored->master;
+	return 0;
+}
+
 static int handler_store_comp(struct handler *h, const struct ical_object *in,
 			      const struct ical_object *stored,
-			      icalcomponent *comp,
+			      icalcomponent *comp, bool keep_answers,
 			      struct handler_store_stats *stats,
 			      bool *master_stored_r, const char **error_r)
 {
 	char *rid = ical_rid_of(comp);
 	icalcomponent *old = handler_stored_for(stored, rid);
+	icalcomponent *ref = NULL;
 	enum store_state state = STORE_STATE_ACTIVE;
 	enum itip_newness newness = itip_compare(comp, old, false);
 	int ret = 0;
@@ -130,8 +251,12 @@ static int handler_store_comp(struct handler *h, const struct ical_object *in,
 		return -1;
 	}
 	if (newness == ITIP_NEWER) {
-		ret = calstore_put(h->su, in->uid, comp, STORE_STATE_ACTIVE,
-				   in->vcal, error_r);
+		if (keep_answers)
+			ret = handler_answer_source(h, in, stored, old, rid,
+						    state, &ref, error_r);
+		if (ret == 0)
+			ret = handler_put_newer(h, in, comp, ref, rid, stats,
+						error_r);
 		stats->stored++;
 		if (rid == NULL)
 			*master_stored_r = true;
@@ -147,7 +272,7 @@ static int handler_store_comp(struct handler *h, const struct ical_object *in,
 }
 
 int handler_store_newer(struct handler *h, const struct ical_object *in,
-			struct handler_store_stats *stats,
+			bool keep_answers, struct handler_store_stats *stats,
 			const char **error_r)
 {
 	struct ical_object *stored = NULL;
@@ -159,12 +284,13 @@ int handler_store_newer(struct handler *h, const struct ical_object *in,
 		return -1;
 	stats->existed = stored != NULL;
 	if (in->master != NULL)
-		ret = handler_store_comp(h, in, stored, in->master, stats,
-					 &master_stored, error_r);
+		ret = handler_store_comp(h, in, stored, in->master, keep_answers,
+					 stats, &master_stored, error_r);
 	for (unsigned int i = 0; ret == 0 && i < in->overrides->len; i++) {
 		ret = handler_store_comp(h, in, stored,
 					 g_ptr_array_index(in->overrides, i),
-					 stats, &master_stored, error_r);
+					 keep_answers, stats, &master_stored,
+					 error_r);
 	}
 	if (ret == 0 && master_stored)
 		ret = handler_drop_missing_overrides(h, in, stored, error_r);
@@ -311,35 +437,89 @@ const char *handler_sender_name(const struct handler *h)
 bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
 			     struct imip_part_result *pr)
 {
-	icalcomponent *comp = itip_object_first(obj);
-	char *organiser = comp == NULL ? NULL : ical_organizer_of(comp);
+	char *other = NULL;
+	char *organiser = itip_object_organiser(obj, &other);
 	bool ok = false;
 
+	/* Every component is checked, not the first: an override naming
+	   someone else as organiser, in mail from this organiser, would
+	   otherwise be stored as that someone's.  The whole object is
+	   refused, not only that component: it is not one event of one
+	   organiser, and an attendee invited only to that component would
+	   be left with nothing to tell why. */
 	if (organiser == NULL)
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 				"no ORGANIZER: an organiser method needs one");
-	else if (!itip_sender_is_organiser(comp, h->senders))
+	else if (other != NULL)
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
+				"the components name different organisers "
+				"(%s and %s); an event has one organiser",
+				organiser, other);
+	else if (!itip_sender_organises(obj, h->senders))
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 				"sender %s is not the organiser %s",
 				handler_sender_name(h), organiser);
 	else
 		ok = true;
 	g_free(organiser);
+	g_free(other);
 	return ok;
 }
 
+/* `utc` as the master writes its times: in the zone of `like` (UTC
+   stays UTC), a floating `like` as wall-clock time in floating_zone. */
+static struct icaltimetype handler_time_like(time_t utc, struct icaltimetype like,
+					     icaltimezone *floating_zone)
+{
+	icaltimezone *zone = icaltime_is_utc(like) ?
+		icaltimezone_get_utc_timezone() :
+		like.zone != NULL ? (icaltimezone *)like.zone :
+		floating_zone != NULL ? floating_zone :
+		icaltimezone_get_utc_timezone();
+	struct icaltimetype t = icaltime_from_timet_with_zone(utc, 0, zone);
+
+	/* libical 3.0 converts to the zone but labels the result UTC */
+	t.zone = !icaltime_is_utc(like) && like.zone == NULL ? NULL : zone;
+	return t;
+}
+
+/* Sets a DATE/DATE-TIME property to t, with the TZID parameter of
+   `tzid_from` (or none): the value and its TZID always agree (RFC 5545
+   3.3.5 forbids a UTC value with a TZID). */
+static void handler_set_time(icalproperty *prop, struct icaltimetype t,
+			     icalproperty *tzid_from)
+{
+	icalparameter *tzid = tzid_from == NULL || icaltime_is_utc(t) ? NULL :
+		icalproperty_get_first_parameter(tzid_from, ICAL_TZID_PARAMETER);
+
+	/* copied first: tzid_from may be prop itself */
+	tzid = tzid == NULL ? NULL : icalparameter_new_clone(tzid);
+	icalproperty_remove_parameter_by_kind(prop, ICAL_TZID_PARAMETER);
+	icalproperty_remove_parameter_by_kind(prop, ICAL_VALUE_PARAMETER);
+	icalproperty_set_value(prop, t.is_date ? icalvalue_new_date(t) :
+			       icalvalue_new_datetime(t));
+	if (tzid != NULL)
+		icalproperty_add_parameter(prop, tzid);
+}
+
 icalcomponent *handler_instance_from_master(struct ical_object *stored,
-					    icalproperty *rid_prop)
+					    icalproperty *rid_prop,
+					    icaltimezone *floating_zone)
 {
 	icalcomponent *inst;
+	icalproperty *prop, *dtstart, *dtend, *rid;
 	struct icaltimetype start, rid_time, old_start, old_end;
-	icalproperty *prop;
 	const icalproperty_kind drop[] = {
 		ICAL_RRULE_PROPERTY, ICAL_RDATE_PROPERTY, ICAL_EXDATE_PROPERTY,
 		ICAL_EXRULE_PROPERTY, ICAL_RECURRENCEID_PROPERTY,
 	};
 
 	if (stored->master == NULL || rid_prop == NULL)
+		return NULL;
+	/* the instant the RECURRENCE-ID names, its zone read where the
+	   property came from (the message's VTIMEZONEs) */
+	rid_time = ical_property_time(rid_prop);
+	if (icaltime_is_null_time(rid_time))
 		return NULL;
 	inst = icalcomponent_new_clone(stored->master);
 	for (unsigned int i = 0; i < G_N_ELEMENTS(drop); i++) {
@@ -348,21 +528,44 @@ icalcomponent *handler_instance_from_master(struct ical_object *stored,
 			icalproperty_free(prop);
 		}
 	}
-	icalcomponent_add_property(inst, icalproperty_new_clone(rid_prop));
-	rid_time = icalproperty_get_recurrenceid(rid_prop);
-	old_start = icalcomponent_get_dtstart(stored->master);
-	old_end = icalcomponent_get_dtend(stored->master);
-	start = rid_time;
-	prop = icalcomponent_get_first_property(inst, ICAL_DTEND_PROPERTY);
-	if (prop != NULL && !icaltime_is_null_time(old_end)) {
-		struct icaldurationtype length = icaltime_subtract(old_end, old_start);
-		struct icaltimetype end = icaltime_add(start, length);
+	dtstart = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);
+	dtend = icalcomponent_get_first_property(inst, ICAL_DTEND_PROPERTY);
+	old_start = ical_property_time(icalcomponent_get_first_property(
+		stored->master, ICAL_DTSTART_PROPERTY));
+	old_end = ical_property_time(icalcomponent_get_first_property(
+		stored->master, ICAL_DTEND_PROPERTY));
+	/* The instance starts at the RECURRENCE-ID's instant, written as
+	   the master writes DTSTART (its zone, or UTC, or floating); a
+	   RECURRENCE-ID in another zone or in UTC names the same instant. */
+	if (rid_time.is_date || icaltime_is_null_time(old_start) ||
+	    old_start.is_date)
+		start = rid_time;
+	else
+		start = handler_time_like(ical_time_to_utc(rid_time, floating_zone),
+					  old_start, floating_zone);
+	rid = icalproperty_new_recurrenceid(start);
+	handler_set_time(rid, start, dtstart);
+	icalcomponent_add_property(inst, rid);
+	if (dtstart != NULL)
+		handler_set_time(dtstart, start, dtstart);
+	/* the same length as the master (an exact duration, RFC 5545
+	   3.8.2.2), written as the master writes DTEND */
+	if (dtend != NULL && !icaltime_is_null_time(old_end) &&
+	    !icaltime_is_null_time(old_start)) {
+		struct icaltimetype end;
 
-		icalproperty_set_dtend(prop, end);
+		if (start.is_date || old_end.is_date) {
+			end = icaltime_add(start, icaltime_subtract(old_end, old_start));
+		} else {
+			gint64 length = (gint64)ical_time_to_utc(old_end, floating_zone) -
+				(gint64)ical_time_to_utc(old_start, floating_zone);
+
+			end = handler_time_like((time_t)((gint64)ical_time_to_utc(
+							start, floating_zone) + length),
+						old_end, floating_zone);
+		}
+		handler_set_time(dtend, end, dtend);
 	}
-	prop = icalcomponent_get_first_property(inst, ICAL_DTSTART_PROPERTY);
-	if (prop != NULL)
-		icalproperty_set_dtstart(prop, start);
 	icalcomponent_add_component(stored->vcal, inst);
 	g_ptr_array_add(stored->overrides, inst);
 	return inst;
@@ -379,14 +582,14 @@ bool handler_is_instance(struct handler *h, const struct ical_object *stored,
 	struct fb_list *periods = fb_list_new();
 	const char *error;
 	time_t start, end;
-	bool endless, found = false;
+	bool found = false;
 
-	/* Unfiltered expansion: a transparent instance is still an instance
-	   an attendee may answer for. */
+	/* Every instance, not busy time: a transparent or zero-length
+	   instance is still one an attendee may answer for. */
 	derive_window(&p, stored, &start, &end);
-	if (fb_periods_of_object(stored, h->user_zone, start, end,
-				 h->config->limits.instances, false, periods,
-				 &endless, &error) == 0) {
+	if (fb_instances_of_object(stored, h->user_zone, start, end,
+				   h->config->limits.instances, periods,
+				   &error) == 0) {
 		for (unsigned int i = 0; i < periods->periods->len && !found; i++) {
 			const struct fb_period *period =
 				g_ptr_array_index(periods->periods, i);
@@ -440,10 +643,12 @@ static bool handler_delegator_is_stored(icalcomponent *target,
 static icalcomponent *handler_reply_target(struct handler *h,
 					   struct ical_object *stored,
 					   icalcomponent *in, const char *rid,
+					   bool *created_r,
 					   struct imip_part_result *pr)
 {
 	icalcomponent *target;
 
+	*created_r = false;
 	if (rid == NULL) {
 		if (stored->master == NULL)
 			handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
@@ -453,13 +658,55 @@ static icalcomponent *handler_reply_target(struct handler *h,
 	target = ical_object_find_override(stored, rid);
 	if (target != NULL)
 		return target;
-	if (stored->master == NULL || !handler_is_instance(h, stored, rid)) {
+	if (stored->master == NULL || !handler_is_instance(h, stored, rid) ||
+	    (target = handler_instance_from_master(stored,
+			icalcomponent_get_first_property(in, ICAL_RECURRENCEID_PROPERTY),
+			h->user_zone)) == NULL) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"no such instance %s in the stored event", rid);
 		return NULL;
 	}
-	return handler_instance_from_master(
-		stored, icalcomponent_get_first_property(in, ICAL_RECURRENCEID_PROPERTY));
+	*created_r = true;
+	return target;
+}
+
+/* Takes back an override handler_instance_from_master() added to stored
+   for a reply that was then not applied. */
+static void handler_forget_instance(struct ical_object *stored,
+				    icalcomponent *inst)
+{
+	g_ptr_array_remove(stored->overrides, inst);
+	icalcomponent_remove_component(stored->vcal, inst);
+	icalcomponent_free(inst);
+}
+
+/* Whether the REPLY component may be applied to target: not to a
+   cancelled event (for a new override, the master's state counts) nor
+   to an older version.  false with the outcome set, -1 on store error. */
+static int handler_reply_applies(struct handler *h, struct ical_object *stored,
+				 icalcomponent *in, icalcomponent *target,
+				 const char *rid, bool created,
+				 struct imip_part_result *pr,
+				 const char **error_r)
+{
+	enum store_state state = STORE_STATE_ACTIVE;
+
+	if (calstore_state(h->su, stored->uid, created ? NULL : rid, &state,
+			   error_r) < 0)
+		return -1;
+	if (state == STORE_STATE_CANCELLED) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"reply to a cancelled event");
+		return 0;
+	}
+	/* Lenient: some clients rewrite DTSTAMP in replies, so only a lower
+	   SEQUENCE marks a reply to an older version. */
+	if (itip_compare(in, target, true) == ITIP_OLDER) {
+		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
+				"reply to an older version of the event");
+		return 0;
+	}
+	return 1;
 }
 
 int handler_merge_reply(struct handler *h, struct ical_object *stored,
@@ -468,34 +715,19 @@ int handler_merge_reply(struct handler *h, struct ical_object *stored,
 			bool *changed_r, const char **error_r)
 {
 	char *rid = ical_rid_of(in);
-	icalcomponent *target = handler_reply_target(h, stored, in, rid, pr);
-	enum store_state state = STORE_STATE_ACTIVE;
+	bool created;
+	icalcomponent *target = handler_reply_target(h, stored, in, rid,
+						     &created, pr);
 	bool changed = false;
-	int ret = 1;
+	int ret;
 
 	*changed_r = false;
 	if (target == NULL) {
 		g_free(rid);
 		return 0;
 	}
-	if (calstore_state(h->su, stored->uid, rid, &state, error_r) < 0) {
-		g_free(rid);
-		return -1;
-	}
-	if (state == STORE_STATE_CANCELLED) {
-		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-				"reply to a cancelled event");
-		g_free(rid);
-		return 0;
-	}
-	/* Lenient: some clients rewrite DTSTAMP in replies, so only a lower
-	   SEQUENCE marks a reply to an older version. */
-	if (itip_compare(in, target, true) == ITIP_OLDER) {
-		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
-				"reply to an older version of the event");
-		g_free(rid);
-		return 0;
-	}
+	ret = handler_reply_applies(h, stored, in, target, rid, created, pr,
+				    error_r);
 	for (unsigned int i = 0; i < props->len && ret == 1; i++) {
 		icalproperty *incoming = g_ptr_array_index(props, i);
 		char *address = ical_property_address(incoming);
@@ -517,6 +749,9 @@ int handler_merge_reply(struct handler *h, struct ical_object *stored,
 	    calstore_put(h->su, stored->uid, target, STORE_STATE_ACTIVE,
 			 stored->vcal, error_r) < 0)
 		ret = -1;
+	/* an instance the reply did not change needs no override */
+	if (created && !(ret == 1 && changed))
+		handler_forget_instance(stored, target);
 	*changed_r = ret == 1 && changed;
 	g_free(rid);
 	return ret;

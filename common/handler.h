@@ -70,15 +70,27 @@ struct handler_store_stats {
 	unsigned int stale;	/* older than what is stored */
 	unsigned int blocked;	/* not newer than a stored cancellation */
 	bool existed;		/* anything was stored for the UID before */
+	/* rids ("" for the master) of components stored with the user's
+	   answer kept (keep_answers), or NULL; handler_store_stats_clear() */
+	GPtrArray *answered;
 };
 
 /* Store each component of `in` that is newer than the stored one for its
    RECURRENCE-ID (DESIGN.md rule 7), as active.  A newer master (a whole
    event) removes stored overrides the message does not carry, in both
-   states.  Returns -1 on a store error (*error_r). */
+   states.  With keep_answers (an organiser's update reaching an
+   attendee), a component whose SEQUENCE equals the stored one's (for a
+   new override: the stored master's) keeps the user's answer from the
+   stored copy (itip_keep_answer(): no new answer is needed) and is noted
+   in stats->answered.  Returns -1 on a store error (*error_r). */
 int handler_store_newer(struct handler *h, const struct ical_object *in,
-			struct handler_store_stats *stats,
+			bool keep_answers, struct handler_store_stats *stats,
 			const char **error_r);
+/* true if the component of rid (NULL: the master) kept the user's
+   answer. */
+bool handler_store_answered(const struct handler_store_stats *stats,
+			    const char *rid);
+void handler_store_stats_clear(struct handler_store_stats *stats);
 
 /* Recompute derived free/busy for a UID (derive.c), noting own changes. */
 int handler_derive(struct handler *h, const char *uid, const char **error_r);
@@ -123,22 +135,31 @@ bool handler_check_stored_organiser(struct handler *h,
 				    struct imip_part_result *pr);
 
 /* A copy of the master for the instance at `rid_prop`'s time, added to
-   stored (its vcal and overrides).  RRULE/RDATE/EXDATE are dropped, DTEND
-   moves with DTSTART. */
+   stored (its vcal and overrides).  RRULE/RDATE/EXDATE are dropped.  The
+   RECURRENCE-ID and DTSTART are the instant rid_prop names (its zone
+   looked up from rid_prop's calendar), written in the form of the
+   master's DTSTART (same TZID, UTC or floating; floating values read in
+   floating_zone); DTEND keeps the master's length and form.  NULL when
+   rid_prop holds no time. */
 icalcomponent *handler_instance_from_master(struct ical_object *stored,
-					    icalproperty *rid_prop);
+					    icalproperty *rid_prop,
+					    icaltimezone *floating_zone);
 
 /* true if rid names an instance of the stored recurrence set. */
 bool handler_is_instance(struct handler *h, const struct ical_object *stored,
 			 const char *rid);
 
-/* Merge the attendee properties `props` (from a REPLY component `in`) into
-   the stored copy, instance by instance (a new override is created for an
-   instance of the recurrence set).  With allow_delegates, an attendee who
-   is not stored is added if DELEGATED-FROM names a stored attendee;
-   otherwise (a party crasher) the outcome is rejected.  Returns -1 on
-   store error, 0 when the outcome was set (nothing to do / refused), 1
-   when merged; *changed_r tells whether the stored copy changed. */
+/* Merge the attendee properties `props` (from one REPLY component `in`)
+   into the stored copy, instance by instance (a new override is created
+   for an instance of the recurrence set, and only kept when the reply
+   changes it).  With allow_delegates, an attendee who is not stored is
+   added if DELEGATED-FROM names a stored attendee; otherwise (a party
+   crasher) the outcome is rejected.  Returns -1 on store error, 0 when
+   the outcome was set and this component is not applied (no such
+   instance, a cancelled event, an older version: no_action; a party
+   crasher: rejected), 1 when merged; *changed_r tells whether the stored
+   copy changed.  The caller goes on with the other components of the
+   REPLY after a 0. */
 int handler_merge_reply(struct handler *h, struct ical_object *stored,
 			icalcomponent *in, const GPtrArray *props,
 			bool allow_delegates, struct imip_part_result *pr,

@@ -142,18 +142,70 @@ bool itip_object_has_attendee(const struct ical_object *obj,
 	return false;
 }
 
+char *itip_object_organiser(const struct ical_object *obj, char **other_r)
+{
+	GPtrArray *comps = ical_object_components(obj);
+	char *organiser = NULL;
+	bool named = false, mixed = false;
+
+	if (other_r != NULL)
+		*other_r = NULL;
+	for (unsigned int i = 0; i < comps->len && !mixed; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+		char *address;
+
+		if (icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY) == NULL)
+			continue;
+		/* an ORGANIZER without a usable address differs from every
+		   address (it is NULL here) */
+		address = ical_organizer_of(comp);
+		if (!named) {
+			named = true;
+			organiser = address;
+			continue;
+		}
+		if (g_strcmp0(address, organiser) != 0) {
+			mixed = true;
+			if (other_r != NULL)
+				*other_r = address != NULL ? g_steal_pointer(&address) :
+					g_strdup("(no usable address)");
+		}
+		g_free(address);
+	}
+	g_ptr_array_free(comps, TRUE);
+	if (mixed && organiser == NULL)
+		organiser = g_strdup("(no usable address)");
+	return organiser;
+}
+
+bool itip_sender_organises(const struct ical_object *obj,
+			   const GPtrArray *senders)
+{
+	GPtrArray *comps = ical_object_components(obj);
+	bool named = false, all = true;
+
+	for (unsigned int i = 0; i < comps->len && all; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+
+		if (icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY) == NULL)
+			continue;
+		named = true;
+		all = itip_sender_is_organiser(comp, senders);
+	}
+	g_ptr_array_free(comps, TRUE);
+	return named && all;
+}
+
 bool itip_object_is_organised_by(const struct ical_object *obj,
 				 const char *address)
 {
-	icalcomponent *comp = itip_object_first(obj);
-	char *organiser;
-	bool match;
+	char *other = NULL;
+	char *organiser = itip_object_organiser(obj, &other);
+	bool match = organiser != NULL && other == NULL &&
+		     strcmp(organiser, address) == 0;
 
-	if (comp == NULL)
-		return false;
-	organiser = ical_organizer_of(comp);
-	match = organiser != NULL && strcmp(organiser, address) == 0;
 	g_free(organiser);
+	g_free(other);
 	return match;
 }
 
@@ -169,4 +221,41 @@ icalparameter_partstat itip_partstat_of(icalcomponent *comp,
 	/* RFC 5545 3.2.12: the default PARTSTAT is NEEDS-ACTION */
 	return param == NULL ? ICAL_PARTSTAT_NEEDSACTION :
 		icalparameter_get_partstat(param);
+}
+
+/* The PARTSTAT parameter and any DELEGATED-TO of an ATTENDEE: what makes
+   it an answer. */
+static const icalparameter_kind itip_answer_params[] = {
+	ICAL_PARTSTAT_PARAMETER, ICAL_DELEGATEDTO_PARAMETER,
+};
+
+bool itip_keep_answer(icalcomponent *incoming, icalcomponent *stored,
+		      const char *address)
+{
+	icalproperty *in_prop, *old_prop;
+	icalparameter *param;
+	icalparameter_partstat answer = itip_partstat_of(stored, address);
+	int seq_in = ical_sequence_of(incoming), seq_st = ical_sequence_of(stored);
+
+	/* RFC 5545 3.8.7.4: the organiser raises SEQUENCE for every change
+	   that makes the attendees' answers invalid; at the same SEQUENCE
+	   the answer still holds (a missing SEQUENCE is 0). */
+	if ((seq_in < 0 ? 0 : seq_in) != (seq_st < 0 ? 0 : seq_st) ||
+	    answer == ICAL_PARTSTAT_NONE || answer == ICAL_PARTSTAT_NEEDSACTION)
+		return false;
+	in_prop = ical_find_attendee(incoming, address);
+	if (in_prop == NULL)
+		return false;	/* no longer invited to this one */
+	old_prop = ical_find_attendee(stored, address);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(itip_answer_params); i++) {
+		icalparameter_kind kind = itip_answer_params[i];
+
+		while (icalproperty_get_first_parameter(in_prop, kind) != NULL)
+			icalproperty_remove_parameter_by_kind(in_prop, kind);
+		for (param = icalproperty_get_first_parameter(old_prop, kind);
+		     param != NULL;
+		     param = icalproperty_get_next_parameter(old_prop, kind))
+			icalproperty_add_parameter(in_prop, icalparameter_new_clone(param));
+	}
+	return true;
 }

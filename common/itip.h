@@ -60,8 +60,25 @@ void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
 bool itip_object_has_attendee(const struct ical_object *obj,
 			      const char *address);
 
-/* true if `address` is the ORGANIZER of the object (master, else the first
-   override). */
+/* The one organiser of an object: the ORGANIZER (normalised, newly
+   allocated) its components name, or NULL when none names one.  An
+   event has one Organizer (the role of RFC 5546 1.4; sabre/dav refuses
+   an object whose components name different ones,
+   SameOrganizerForAllComponentsException): when another component names
+   a different ORGANIZER
+   (or one without a usable address), *other_r (if not NULL) gets that
+   one, newly allocated, else NULL.  A component without ORGANIZER is the
+   object's (some clients leave it out of overrides). */
+char *itip_object_organiser(const struct ical_object *obj, char **other_r);
+
+/* true if every component that names an ORGANIZER names one of
+   `senders` as that ORGANIZER or its SENT-BY, and at least one does
+   (DESIGN.md rule 4, for each component an organiser method carries). */
+bool itip_sender_organises(const struct ical_object *obj,
+			   const GPtrArray *senders);
+
+/* true if `address` is the organiser of the object: the ORGANIZER every
+   component naming one names (itip_object_organiser() without another). */
 bool itip_object_is_organised_by(const struct ical_object *obj,
 				 const char *address);
 
@@ -71,5 +88,15 @@ icalcomponent *itip_object_first(const struct ical_object *obj);
 /* PARTSTAT of `address` in comp, or ICAL_PARTSTAT_NONE when absent. */
 icalparameter_partstat itip_partstat_of(icalcomponent *comp,
 					const char *address);
+
+/* An organiser's update at the same SEQUENCE needs no new answer (RFC
+   5545 3.8.7.4): when `incoming` has the SEQUENCE of `stored` and
+   `stored` holds an answer of `address` (a PARTSTAT other than
+   NEEDS-ACTION), that answer (PARTSTAT, DELEGATED-TO) replaces the one
+   of address's ATTENDEE in `incoming`, and true is returned.  false,
+   leaving incoming alone, when the SEQUENCE differs, address has not
+   answered in stored, or incoming does not name address. */
+bool itip_keep_answer(icalcomponent *incoming, icalcomponent *stored,
+		      const char *address);
 
 #endif

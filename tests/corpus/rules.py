@@ -420,6 +420,12 @@ def sender_refusal(method, obj, d, user):
             # PUBLISH data without one (:allowpublic): both are careful
             return ({"rejected", "added"} if method == "PUBLISH"
                     else {"rejected"}), "no ORGANIZER"
+        orgs = {normalize(c.get("ORGANIZER")[1]) for c in obj.comps
+                if c.get("ORGANIZER")}
+        if len(orgs) > 1:
+            # an event has one Organizer (RFC 5546 1.4); sabre/dav refuses
+            # such an object (SameOrganizerForAllComponentsException)
+            return {"rejected"}, "components name different ORGANIZERs"
         sent_by = normalize(org_p[0].get("SENT-BY"))
         if not d.identities & {org, sent_by}:
             return {"rejected"}, "sender is not the ORGANIZER"

@@ -776,6 +776,84 @@ static void test_bad_components(void **state)
 	fb_list_free(&list);
 }
 
+/* Instance lookup: an event without DTEND or DURATION has no busy time
+   but its instances are real (RFC 5545 3.6.1), and a transparent one is
+   an instance too. */
+static void test_instances_zero_length(void **state)
+{
+	struct ical_object *obj = object_of(
+		"BEGIN:VEVENT" CRLF
+		"UID:point@example.com" CRLF
+		"TRANSP:TRANSPARENT" CRLF
+		"DTSTART:20140724T120000Z" CRLF
+		"RRULE:FREQ=DAILY;COUNT=3" CRLF
+		"END:VEVENT" CRLF);
+	struct fb_list *list = fb_list_new();
+	const char *error = NULL;
+	GString *text;
+
+	(void)state;
+	assert_int_equal(fb_periods_of_object(obj, NULL, 0, utc("20300101T000000Z"),
+					      100, false, list, NULL, &error), 0);
+	assert_int_equal(list->periods->len, 0);
+	assert_int_equal(fb_instances_of_object(obj, NULL, 0,
+						utc("20300101T000000Z"), 100,
+						list, &error), 0);
+	text = fb_list_format(list);
+	assert_string_equal(text->str,
+		"20140724T120000Z\t20140724T120000Z\tpoint@example.com\tTRANSPARENT\t20140724T120000Z\t\t\n"
+		"20140725T120000Z\t20140725T120000Z\tpoint@example.com\tTRANSPARENT\t20140725T120000Z\t\t\n"
+		"20140726T120000Z\t20140726T120000Z\tpoint@example.com\tTRANSPARENT\t20140726T120000Z\t\t\n");
+	g_string_free(text, TRUE);
+
+	/* a window starting at an instance holds it; one ending there not */
+	fb_list_clear(list);
+	assert_int_equal(fb_instances_of_object(obj, NULL,
+						utc("20140725T120000Z"),
+						utc("20140726T120000Z"), 100,
+						list, &error), 0);
+	assert_int_equal(list->periods->len, 1);
+	assert_string_equal(((struct fb_period *)list->periods->pdata[0])->rid,
+			    "20140725T120000Z");
+
+	/* the limit still applies */
+	fb_list_clear(list);
+	assert_int_equal(fb_instances_of_object(obj, NULL, 0,
+						utc("20300101T000000Z"), 2,
+						list, &error), -1);
+	assert_non_null(error);
+	fb_list_free(&list);
+	ical_object_free(obj);
+}
+
+/* An all-day event whose DTEND is its DTSTART has no length; its
+   instances are still named. */
+static void test_instances_empty_all_day(void **state)
+{
+	struct ical_object *obj = object_of(
+		"BEGIN:VEVENT" CRLF
+		"UID:day@example.com" CRLF
+		"DTSTART;VALUE=DATE:20140724" CRLF
+		"DTEND;VALUE=DATE:20140724" CRLF
+		"RRULE:FREQ=WEEKLY;COUNT=2" CRLF
+		"END:VEVENT" CRLF);
+	struct fb_list *list = fb_list_new();
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(fb_periods_of_object(obj, NULL, 0, utc("20300101T000000Z"),
+					      100, false, list, NULL, &error), 0);
+	assert_int_equal(list->periods->len, 0);
+	assert_int_equal(fb_instances_of_object(obj, NULL, 0,
+						utc("20300101T000000Z"), 100,
+						list, &error), 0);
+	assert_int_equal(list->periods->len, 2);
+	assert_string_equal(((struct fb_period *)list->periods->pdata[1])->rid,
+			    "20140731");
+	fb_list_free(&list);
+	ical_object_free(obj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +872,8 @@ int main(void)
 		cmocka_unit_test(test_vfreebusy_round_trip),
 		cmocka_unit_test(test_vfreebusy_received),
 		cmocka_unit_test(test_bad_components),
+		cmocka_unit_test(test_instances_zero_length),
+		cmocka_unit_test(test_instances_empty_all_day),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "itip.h"
 #include "ical-object.h"
 
@@ -121,6 +123,155 @@ static void test_identity(void **state)
 	icalcomponent_free(comp);
 }
 
+/* The one object of a calendar text. */
+static struct ical_object *object_of(const char *body)
+{
+	char *text = g_strconcat("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", body,
+				 "END:VCALENDAR\r\n", NULL);
+	const char *error = NULL;
+	GPtrArray *cals = ical_parse_calendars(text, strlen(text), NULL, &error);
+	GPtrArray *objs;
+	struct ical_object *obj;
+
+	if (cals == NULL)
+		fail_msg("parse: %s", error);
+	objs = ical_objects_from_calendar(cals->pdata[0], NULL);
+	assert_int_equal(objs->len, 1);
+	obj = objs->pdata[0];
+	g_ptr_array_free(objs, TRUE);
+	icalcomponent_free(cals->pdata[0]);
+	g_ptr_array_free(cals, TRUE);
+	g_free(text);
+	return obj;
+}
+
+static const char series[] =
+	"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+	"ORGANIZER;SENT-BY=\"mailto:secretary@example.com\":mailto:Paul.Boddie@example.com\r\n"
+	"DTSTART:20141126T150000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n";
+
+/* One organiser for the whole object: every component naming an
+   ORGANIZER names the same (normalised, case-insensitive); one without
+   is the object's. */
+static void test_object_organiser(void **state)
+{
+	char *text = g_strconcat(series,
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"RECURRENCE-ID:20141127T150000Z\r\n"
+		"ORGANIZER:MAILTO:paul.boddie@EXAMPLE.com\r\n"
+		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n"
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"RECURRENCE-ID:20141128T150000Z\r\n"
+		"DTSTART:20141128T160000Z\r\nEND:VEVENT\r\n", NULL);
+	struct ical_object *obj = object_of(text);
+	GPtrArray *from_org = senders("paul.boddie@example.com", NULL);
+	GPtrArray *from_sec = senders("secretary@example.com", NULL);
+	char *other = NULL;
+	char *organiser = itip_object_organiser(obj, &other);
+
+	(void)state;
+	assert_string_equal(organiser, "paul.boddie@example.com");
+	assert_null(other);
+	assert_true(itip_object_is_organised_by(obj, "paul.boddie@example.com"));
+	assert_true(itip_sender_organises(obj, from_org));
+	/* the SENT-BY is on the master only: the override's ORGANIZER is not
+	   sent by the secretary */
+	assert_false(itip_sender_organises(obj, from_sec));
+	g_free(organiser);
+	ical_object_free(obj);
+	g_free(text);
+
+	/* an override naming another organiser (sabre BrokerNewEventTest 11) */
+	text = g_strconcat(series,
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"RECURRENCE-ID:20141127T150000Z\r\n"
+		"ORGANIZER:mailto:mallory@evil.example\r\n"
+		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n", NULL);
+	obj = object_of(text);
+	organiser = itip_object_organiser(obj, &other);
+	assert_string_equal(organiser, "paul.boddie@example.com");
+	assert_string_equal(other, "mallory@evil.example");
+	assert_false(itip_object_is_organised_by(obj, "paul.boddie@example.com"));
+	assert_false(itip_object_is_organised_by(obj, "mallory@evil.example"));
+	assert_false(itip_sender_organises(obj, from_org));
+	g_free(organiser);
+	g_free(other);
+	ical_object_free(obj);
+	g_free(text);
+
+	/* an ORGANIZER without a usable address differs from every address */
+	text = g_strconcat(series,
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"RECURRENCE-ID:20141127T150000Z\r\n"
+		"ORGANIZER:mailto:nobody\r\n"
+		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n", NULL);
+	obj = object_of(text);
+	organiser = itip_object_organiser(obj, &other);
+	assert_string_equal(organiser, "paul.boddie@example.com");
+	assert_non_null(other);
+	g_free(organiser);
+	g_free(other);
+	ical_object_free(obj);
+	g_free(text);
+
+	/* none at all */
+	obj = object_of("BEGIN:VEVENT\r\nUID:n@example.com\r\n"
+			"DTSTART:20141126T150000Z\r\nEND:VEVENT\r\n");
+	assert_null(itip_object_organiser(obj, &other));
+	assert_null(other);
+	assert_false(itip_sender_organises(obj, from_org));
+	ical_object_free(obj);
+	g_ptr_array_free(from_org, TRUE);
+	g_ptr_array_free(from_sec, TRUE);
+}
+
+/* RFC 5545 3.8.7.4: at the same SEQUENCE the attendee's answer holds. */
+static void test_keep_answer(void **state)
+{
+	icalcomponent *stored = vevent(
+		"SEQUENCE:2\r\n"
+		"ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO=\"mailto:harvey.horse@example.com\":mailto:vincent.vole@example.com\r\n"
+		"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:harvey.horse@example.com\r\n");
+	icalcomponent *same = vevent(
+		"SEQUENCE:2\r\nSUMMARY:New title\r\n"
+		"ATTENDEE;CN=Vincent;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:Vincent.Vole@example.com\r\n"
+		"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:harvey.horse@example.com\r\n");
+	icalcomponent *raised = vevent(
+		"SEQUENCE:3\r\n"
+		"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:vincent.vole@example.com\r\n");
+	icalcomponent *dropped = vevent(
+		"SEQUENCE:2\r\n"
+		"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:harvey.horse@example.com\r\n");
+	icalproperty *prop;
+	icalparameter *param;
+
+	(void)state;
+	assert_true(itip_keep_answer(same, stored, "vincent.vole@example.com"));
+	prop = ical_find_attendee(same, "vincent.vole@example.com");
+	assert_int_equal(itip_partstat_of(same, "vincent.vole@example.com"),
+			 ICAL_PARTSTAT_DELEGATED);
+	param = icalproperty_get_first_parameter(prop, ICAL_DELEGATEDTO_PARAMETER);
+	assert_non_null(param);
+	assert_string_equal(icalparameter_get_delegatedto(param),
+			    "mailto:harvey.horse@example.com");
+	/* the rest of the organiser's ATTENDEE stays */
+	assert_non_null(icalproperty_get_first_parameter(prop, ICAL_CN_PARAMETER));
+	assert_non_null(icalproperty_get_first_parameter(prop, ICAL_PARTSTAT_PARAMETER));
+	assert_null(icalproperty_get_next_parameter(prop, ICAL_PARTSTAT_PARAMETER));
+	/* not answered yet: nothing to keep */
+	assert_false(itip_keep_answer(same, stored, "harvey.horse@example.com"));
+	/* a raised SEQUENCE asks again */
+	assert_false(itip_keep_answer(raised, stored, "vincent.vole@example.com"));
+	assert_int_equal(itip_partstat_of(raised, "vincent.vole@example.com"),
+			 ICAL_PARTSTAT_NEEDSACTION);
+	/* no longer invited to this one */
+	assert_false(itip_keep_answer(dropped, stored, "vincent.vole@example.com"));
+	icalcomponent_free(stored);
+	icalcomponent_free(same);
+	icalcomponent_free(raised);
+	icalcomponent_free(dropped);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +279,8 @@ int main(void)
 		cmocka_unit_test(test_method_roles),
 		cmocka_unit_test(test_newness),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_object_organiser),
+		cmocka_unit_test(test_keep_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
