@@ -1,7 +1,8 @@
 #ifndef IMIP_ICAL_INTERNAL_H
 #define IMIP_ICAL_INTERNAL_H
 
-/* Helpers shared by ical-object.c and freebusy.c, not part of the public
+/* Helpers shared by ical-object.c, freebusy.c, handler.c and journal.c,
+   not part of the public
    contract of ical-object.h. */
 
 #include <stdbool.h>
