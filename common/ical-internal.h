@@ -2,8 +2,7 @@
 #define IMIP_ICAL_INTERNAL_H
 
 /* Helpers shared by ical-object.c, freebusy.c, handler.c and journal.c,
-   not part of the public
-   contract of ical-object.h. */
+   not part of the public contract of ical-object.h. */
 
 #include <stdbool.h>
 #include <libical/ical.h>
