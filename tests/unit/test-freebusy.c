@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "freebusy.h"
 #include "ical-object.h"
+#include "test-ical.h"
 
 #define CRLF "\r\n"
 
@@ -42,34 +43,12 @@ static time_t utc(const char *text)
 	return t;
 }
 
-/* The one object of a calendar text. */
-static struct ical_object *object_of(const char *body)
-{
-	char *text = g_strconcat("BEGIN:VCALENDAR" CRLF "VERSION:2.0" CRLF,
-				 body, "END:VCALENDAR" CRLF, NULL);
-	const char *error = NULL;
-	GPtrArray *cals = ical_parse_calendars(text, strlen(text), NULL,
-					       &error);
-	GPtrArray *objs;
-	struct ical_object *obj;
-
-	if (cals == NULL)
-		fail_msg("parse: %s", error);
-	objs = ical_objects_from_calendar(cals->pdata[0], NULL);
-	assert_int_equal(objs->len, 1);
-	obj = objs->pdata[0];
-	g_ptr_array_free(objs, TRUE);
-	icalcomponent_free(cals->pdata[0]);
-	g_ptr_array_free(cals, TRUE);
-	g_free(text);
-	return obj;
-}
 
 static char *periods_text(const char *body, const char *floating_tzid,
 			  const char *from, const char *to,
 			  unsigned int max, bool busy_only, bool *endless_r)
 {
-	struct ical_object *obj = object_of(body);
+	struct ical_object *obj = test_object_of(body);
 	struct fb_list *list = fb_list_new();
 	const char *error = NULL;
 	GString *out;
@@ -145,7 +124,7 @@ static void test_instance_rid_matches_override(void **state)
 		"END:VEVENT" CRLF, NULL);
 
 	(void)state;
-	obj = object_of(body);
+	obj = test_object_of(body);
 	assert_int_equal(fb_periods_of_object(obj, NULL, utc("20141001"),
 		utc("20141101"), 10, true, list, NULL, &error), 0);
 	assert_int_equal(list->periods->len, 3);
@@ -157,7 +136,7 @@ static void test_instance_rid_matches_override(void **state)
 
 	/* non-recurring: no rid */
 	list = fb_list_new();
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:single" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:single" CRLF
 			"DTSTART:20141020T100000Z" CRLF
 			"DTEND:20141020T110000Z" CRLF "END:VEVENT" CRLF);
 	assert_int_equal(fb_periods_of_object(obj, NULL, utc("20141001"),
@@ -269,7 +248,7 @@ static void test_endless_daily(void **state)
 	char buf[17];
 
 	(void)state;
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:daily" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:daily" CRLF
 			"DTSTART:20240101T090000Z" CRLF
 			"DTEND:20240101T100000Z" CRLF
 			"RRULE:FREQ=DAILY" CRLF "END:VEVENT" CRLF);
@@ -302,7 +281,7 @@ static void test_endless_daily(void **state)
 
 	/* a sub-daily INTERVAL keeps its phase from DTSTART */
 	list = fb_list_new();
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:hourly5" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:hourly5" CRLF
 			"DTSTART:20231220T003000Z" CRLF "DURATION:PT1H" CRLF
 			"RRULE:FREQ=HOURLY;INTERVAL=5" CRLF "END:VEVENT" CRLF);
 	assert_int_equal(fb_periods_of_object(obj, NULL,
@@ -325,7 +304,7 @@ static void test_secondly_limit(void **state)
 	gint64 t0 = g_get_monotonic_time();
 
 	(void)state;
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:secondly" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:secondly" CRLF
 			"DTSTART:20240101T000000Z" CRLF
 			"DURATION:PT1S" CRLF
 			"RRULE:FREQ=SECONDLY" CRLF "END:VEVENT" CRLF);
@@ -341,7 +320,7 @@ static void test_secondly_limit(void **state)
 
 	/* COUNT far beyond the cap, starting long before the window */
 	list = fb_list_new();
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:count" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:count" CRLF
 			"DTSTART:20000101T000000Z" CRLF "DURATION:PT1H" CRLF
 			"RRULE:FREQ=HOURLY;COUNT=10000000" CRLF
 			"END:VEVENT" CRLF);
@@ -363,7 +342,7 @@ static void test_costly_rules(void **state)
 
 	(void)state;
 	/* would make libical walk second by second to the year 2582 */
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:costly" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:costly" CRLF
 			"DTSTART:20240101T000000Z" CRLF
 			"RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=31" CRLF
 			"END:VEVENT" CRLF);
@@ -374,7 +353,7 @@ static void test_costly_rules(void **state)
 	ical_object_free(obj);
 
 	/* an impossible daily rule leaves DTSTART alone, quickly */
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:never" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:never" CRLF
 			"DTSTART:00010101T000000Z" CRLF "DURATION:PT1H" CRLF
 			"RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=5" CRLF
 			"END:VEVENT" CRLF);
@@ -387,7 +366,7 @@ static void test_costly_rules(void **state)
 	/* hourly with a rule that never matches (day 100 is in April):
 	   the window bounds libical's search, which would otherwise go on
 	   hour by hour to the year 2582 */
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:hourly" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:hourly" CRLF
 			"DTSTART:20240101T000000Z" CRLF "DURATION:PT1H" CRLF
 			"RRULE:FREQ=HOURLY;BYMONTH=2;BYYEARDAY=100" CRLF
 			"END:VEVENT" CRLF);
@@ -400,7 +379,7 @@ static void test_costly_rules(void **state)
 	/* the same from the year 1 with COUNT (no jump possible): refused
 	   rather than searched for 40 seconds */
 	error = NULL;
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:hourly" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:hourly" CRLF
 			"DTSTART:00010101T000000Z" CRLF "DURATION:PT1H" CRLF
 			"RRULE:FREQ=HOURLY;BYMONTH=2;BYYEARDAY=100;COUNT=3" CRLF
 			"END:VEVENT" CRLF);
@@ -409,7 +388,7 @@ static void test_costly_rules(void **state)
 		list, NULL, &error), -1);
 	assert_non_null(strstr(error, "too costly"));
 	ical_object_free(obj);
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:daily" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:daily" CRLF
 			"DTSTART;VALUE=DATE:00010101" CRLF
 			"RRULE:FREQ=DAILY;BYMONTH=2;BYDAY=1MO;BYMONTHDAY=20;COUNT=3" CRLF
 			"END:VEVENT" CRLF);
@@ -418,7 +397,7 @@ static void test_costly_rules(void **state)
 		list, NULL, &error), -1);
 	ical_object_free(obj);
 	/* but a normal monthly-style daily rule from long ago is fine */
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:daily2" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:daily2" CRLF
 			"DTSTART;VALUE=DATE:19900101" CRLF
 			"RRULE:FREQ=DAILY;BYMONTHDAY=1" CRLF
 			"END:VEVENT" CRLF);
@@ -722,7 +701,7 @@ static void test_vfreebusy_received(void **state)
 	GString *lines;
 
 	(void)state;
-	obj = object_of("BEGIN:VFREEBUSY" CRLF "UID:fbx" CRLF
+	obj = test_object_of("BEGIN:VFREEBUSY" CRLF "UID:fbx" CRLF
 		"ORGANIZER:mailto:harvey.horse@example.com" CRLF
 		"FREEBUSY:20141126T090000Z/PT1H,20141126T120000Z/20141126T130000Z" CRLF
 		"FREEBUSY;FBTYPE=FREE:20141126T140000Z/PT1H" CRLF
@@ -749,23 +728,23 @@ static void test_bad_components(void **state)
 
 	(void)state;
 	/* no DTSTART, DTEND before DTSTART, zero length: nothing */
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
 			"DTEND:20141126T090000Z" CRLF "END:VEVENT" CRLF);
 	assert_int_equal(fb_periods_of_object(obj, NULL, 0, utc("20300101"),
 		10, true, list, NULL, &error), 0);
 	ical_object_free(obj);
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
 			"DTSTART:20141126T090000Z" CRLF
 			"DTEND:20141126T080000Z" CRLF "END:VEVENT" CRLF);
 	assert_int_equal(fb_periods_of_object(obj, NULL, 0, utc("20300101"),
 		10, true, list, NULL, &error), 0);
 	ical_object_free(obj);
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
 			"DTSTART:20141126T090000Z" CRLF "END:VEVENT" CRLF);
 	assert_int_equal(fb_periods_of_object(obj, NULL, 0, utc("20300101"),
 		10, true, list, NULL, &error), 0);
 	ical_object_free(obj);
-	obj = object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
+	obj = test_object_of("BEGIN:VEVENT" CRLF "UID:bad" CRLF
 			"DTSTART:20141126T090000Z" CRLF
 			"DURATION:P99999999W" CRLF
 			"RRULE:FREQ=YEARLY;INTERVAL=0" CRLF "END:VEVENT" CRLF);
@@ -781,7 +760,7 @@ static void test_bad_components(void **state)
    an instance too. */
 static void test_instances_zero_length(void **state)
 {
-	struct ical_object *obj = object_of(
+	struct ical_object *obj = test_object_of(
 		"BEGIN:VEVENT" CRLF
 		"UID:point@example.com" CRLF
 		"TRANSP:TRANSPARENT" CRLF
@@ -830,7 +809,7 @@ static void test_instances_zero_length(void **state)
    instances are still named. */
 static void test_instances_empty_all_day(void **state)
 {
-	struct ical_object *obj = object_of(
+	struct ical_object *obj = test_object_of(
 		"BEGIN:VEVENT" CRLF
 		"UID:day@example.com" CRLF
 		"DTSTART;VALUE=DATE:20140724" CRLF

@@ -11,31 +11,10 @@
 
 #include "handler.h"
 #include "ical-object.h"
+#include "test-ical.h"
 
 #define CRLF "\r\n"
 
-/* The one object of a calendar text. */
-static struct ical_object *object_of(const char *body)
-{
-	char *text = g_strconcat("BEGIN:VCALENDAR" CRLF "VERSION:2.0" CRLF,
-				 body, "END:VCALENDAR" CRLF, NULL);
-	const char *error = NULL;
-	GPtrArray *cals = ical_parse_calendars(text, strlen(text), NULL,
-					       &error);
-	GPtrArray *objs;
-	struct ical_object *obj;
-
-	if (cals == NULL)
-		fail_msg("parse: %s", error);
-	objs = ical_objects_from_calendar(cals->pdata[0], NULL);
-	assert_int_equal(objs->len, 1);
-	obj = objs->pdata[0];
-	g_ptr_array_free(objs, TRUE);
-	icalcomponent_free(cals->pdata[0]);
-	g_ptr_array_free(cals, TRUE);
-	g_free(text);
-	return obj;
-}
 
 static const char toronto_series[] =
 	"BEGIN:VEVENT" CRLF
@@ -55,7 +34,7 @@ static char *instance_text(struct ical_object *stored, const char *rid_line,
 {
 	char *reply_text = g_strconcat("BEGIN:VEVENT" CRLF "UID:foobar" CRLF,
 				       rid_line, CRLF "END:VEVENT" CRLF, NULL);
-	struct ical_object *reply = object_of(reply_text);
+	struct ical_object *reply = test_object_of(reply_text);
 	icalcomponent *comp = g_ptr_array_index(reply->overrides, 0);
 	icalcomponent *inst;
 	char *text;
@@ -97,7 +76,7 @@ static void test_instance_rid_in_other_zone(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; i < G_N_ELEMENTS(rids); i++) {
-		struct ical_object *stored = object_of(toronto_series);
+		struct ical_object *stored = test_object_of(toronto_series);
 		char *rid;
 		char *text = instance_text(stored, rids[i], &rid);
 
@@ -118,7 +97,7 @@ static void test_instance_rid_in_other_zone(void **state)
    TZID (RFC 5545 3.3.5). */
 static void test_instance_master_in_utc(void **state)
 {
-	struct ical_object *stored = object_of(
+	struct ical_object *stored = test_object_of(
 		"BEGIN:VEVENT" CRLF "UID:foobar" CRLF
 		"RRULE:FREQ=DAILY" CRLF
 		"DTSTART:20140724T040000Z" CRLF
@@ -143,7 +122,7 @@ static void test_instance_master_in_utc(void **state)
    zone's offset (RFC 5545 3.8.2.2), in the zone's wall-clock time. */
 static void test_instance_across_dst(void **state)
 {
-	struct ical_object *stored = object_of(
+	struct ical_object *stored = test_object_of(
 		"BEGIN:VEVENT" CRLF "UID:foobar" CRLF
 		"RRULE:FREQ=DAILY" CRLF
 		"DTSTART;TZID=America/Toronto:20141030T100000" CRLF
@@ -165,7 +144,7 @@ static void test_instance_across_dst(void **state)
 /* All-day: the date itself, the length in days. */
 static void test_instance_all_day(void **state)
 {
-	struct ical_object *stored = object_of(
+	struct ical_object *stored = test_object_of(
 		"BEGIN:VEVENT" CRLF "UID:foobar" CRLF
 		"RRULE:FREQ=DAILY" CRLF
 		"DTSTART;VALUE=DATE:20140724" CRLF

@@ -10,6 +10,7 @@
 
 #include "itip.h"
 #include "ical-object.h"
+#include "test-ical.h"
 
 static icalcomponent *vevent(const char *props)
 {
@@ -123,27 +124,6 @@ static void test_identity(void **state)
 	icalcomponent_free(comp);
 }
 
-/* The one object of a calendar text. */
-static struct ical_object *object_of(const char *body)
-{
-	char *text = g_strconcat("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", body,
-				 "END:VCALENDAR\r\n", NULL);
-	const char *error = NULL;
-	GPtrArray *cals = ical_parse_calendars(text, strlen(text), NULL, &error);
-	GPtrArray *objs;
-	struct ical_object *obj;
-
-	if (cals == NULL)
-		fail_msg("parse: %s", error);
-	objs = ical_objects_from_calendar(cals->pdata[0], NULL);
-	assert_int_equal(objs->len, 1);
-	obj = objs->pdata[0];
-	g_ptr_array_free(objs, TRUE);
-	icalcomponent_free(cals->pdata[0]);
-	g_ptr_array_free(cals, TRUE);
-	g_free(text);
-	return obj;
-}
 
 static const char series[] =
 	"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
@@ -163,7 +143,7 @@ static void test_object_organiser(void **state)
 		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
 		"RECURRENCE-ID:20141128T150000Z\r\n"
 		"DTSTART:20141128T160000Z\r\nEND:VEVENT\r\n", NULL);
-	struct ical_object *obj = object_of(text);
+	struct ical_object *obj = test_object_of(text);
 	GPtrArray *from_org = senders("paul.boddie@example.com", NULL);
 	GPtrArray *from_sec = senders("secretary@example.com", NULL);
 	char *other = NULL;
@@ -187,7 +167,7 @@ static void test_object_organiser(void **state)
 		"RECURRENCE-ID:20141127T150000Z\r\n"
 		"ORGANIZER:mailto:mallory@evil.example\r\n"
 		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n", NULL);
-	obj = object_of(text);
+	obj = test_object_of(text);
 	organiser = itip_object_organiser(obj, &other);
 	assert_string_equal(organiser, "paul.boddie@example.com");
 	assert_string_equal(other, "mallory@evil.example");
@@ -205,7 +185,7 @@ static void test_object_organiser(void **state)
 		"RECURRENCE-ID:20141127T150000Z\r\n"
 		"ORGANIZER:mailto:nobody\r\n"
 		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n", NULL);
-	obj = object_of(text);
+	obj = test_object_of(text);
 	organiser = itip_object_organiser(obj, &other);
 	assert_string_equal(organiser, "paul.boddie@example.com");
 	assert_non_null(other);
@@ -215,7 +195,7 @@ static void test_object_organiser(void **state)
 	g_free(text);
 
 	/* none at all */
-	obj = object_of("BEGIN:VEVENT\r\nUID:n@example.com\r\n"
+	obj = test_object_of("BEGIN:VEVENT\r\nUID:n@example.com\r\n"
 			"DTSTART:20141126T150000Z\r\nEND:VEVENT\r\n");
 	assert_null(itip_object_organiser(obj, &other));
 	assert_null(other);
