@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "address.h"
+#include "compose.h"
 #include "config.h"
 #include "ical-object.h"
 #include "itip.h"
@@ -428,21 +429,6 @@ static void check_wrap_addresses(GMimeMessage *message,
 	g_free(organiser);
 }
 
-static GBytes *check_message_bytes(GMimeMessage *message)
-{
-	GMimeFormatOptions *options = g_mime_format_options_new();
-	GByteArray *array = g_byte_array_new();
-	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(array);
-
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	g_mime_format_options_set_newline_format(options,
-						 GMIME_NEWLINE_FORMAT_DOS);
-	g_mime_object_write_to_stream(GMIME_OBJECT(message), options, stream);
-	g_mime_stream_flush(stream);
-	g_object_unref(stream);
-	g_mime_format_options_free(options);
-	return g_byte_array_free_to_bytes(array);
-}
 
 /* The object as the one text/calendar part, its bytes untouched. */
 static GMimePart *check_calendar_part(const void *data, size_t len,
@@ -482,7 +468,7 @@ GBytes *check_wrap_calendar(const void *data, size_t len,
 	part = check_calendar_part(data, len, cal.method, usable);
 	g_mime_message_set_mime_part(message, GMIME_OBJECT(part));
 	g_object_unref(part);
-	bytes = check_message_bytes(message);
+	bytes = compose_to_bytes(GMIME_OBJECT(message));
 	g_object_unref(message);
 	check_calendar_clear(&cal);
 	return bytes;

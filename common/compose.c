@@ -38,7 +38,7 @@ bool compose_incoming_parse(const char *value, enum compose_incoming *r)
 
 /* Serialise with CRLF line ends: what SMTP, LMTP and sendmail -i expect
    (RFC 5322 section 2.1). */
-static GBytes *compose_to_bytes(GMimeObject *obj)
+GBytes *compose_to_bytes(GMimeObject *obj)
 {
 	GMimeFormatOptions *options = g_mime_format_options_new();
 	GByteArray *array = g_byte_array_new();

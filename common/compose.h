@@ -61,4 +61,11 @@ GPtrArray *compose_mailbox_messages(enum compose_incoming mode,
 void compose_mbox_append(GString *out, const char *envelope_from,
 			 GBytes *message, time_t now);
 
+/* A GMime message or part serialised with CRLF line ends: what SMTP,
+   LMTP and sendmail -i expect (RFC 5322 section 2.1).  `obj` is a
+   GMimeObject * (kept opaque here so that users of this header need not
+   include GMime). */
+typedef struct _GMimeObject GMimeObject;
+GBytes *compose_to_bytes(GMimeObject *obj);
+
 #endif
