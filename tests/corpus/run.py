@@ -40,8 +40,10 @@ NOT_DATA = {"README.md", "LICENSE-NOTE.md", "MANIFEST.tsv"}
 
 
 def default_corpus():
+    # a copy kept in the tree (tests/corpus/data, each folder with its
+    # LICENSE-NOTE.md), so that CI needs nothing outside the checkout
     return os.environ.get("IMIP_CORPUS") or \
-        os.path.join(os.path.dirname(TOP), "shared", "corpus")
+        os.path.join(TOP, "tests", "corpus", "data")
 
 
 def read_manifest(corpus):
