@@ -49,8 +49,9 @@
  *
  *	Exit status: 0 processed and delivered (a calendar error is still 0:
  *	the mail was delivered); 75 the hand-back failed temporarily (the MTA
- *	retries); 69 the hand-back failed permanently; 64 usage error; 78
- *	configuration error.
+ *	retries; also an unusable imip.conf outside the person role, which
+ *	then hands the mail on unprocessed); 69 the hand-back failed
+ *	permanently; 64 usage error.
  * SECURITY
  *	imip-shim needs no privileges beyond writing the store; run it as the
  *	imip-agent user from the pipe transport.  Files it creates are
@@ -87,7 +88,6 @@
 
 #define EX_OK_ 0
 #define EX_USAGE_ 64
-#define EX_CONFIG_ 78
 #define EX_TEMPFAIL_ 75
 
 struct shim_options {
@@ -423,6 +423,49 @@ static int shim_worse(int a, int b)
 	return a != EX_OK_ ? a : b;
 }
 
+/* imip.conf cannot be used.  Calendar processing is an extra (DESIGN.md
+   rule 1): the person role hands the original on unchanged, so a broken
+   configuration never bounces or holds up anyone's mail; the other roles
+   have no mailbox to fill and defer (75), so that the MTA retries once
+   the file is fixed instead of bouncing (Postfix bounces on 78). */
+static int shim_without_config(const struct shim_options *o)
+{
+	GPtrArray *messages;
+	GBytes *data;
+	int status = EX_OK_;
+
+	if (strcmp(o->role, "person") != 0 || strcmp(o->deliver, "none") == 0) {
+		shim_log(LOG_ERR, "no usable configuration: deferred for the "
+			 "MTA to retry");
+		return EX_TEMPFAIL_;
+	}
+	data = shim_read_stdin();
+	if (data == NULL) {
+		shim_log(LOG_ERR, "cannot read the message from standard input");
+		return EX_TEMPFAIL_;
+	}
+	messages = g_ptr_array_new();
+	g_ptr_array_add(messages, data);
+	for (unsigned int i = 0; i < o->recipients->len; i++) {
+		const char *user = g_ptr_array_index(o->recipients, i);
+		char *error = NULL;
+		int ret = shim_deliver(o->deliver, o->sender, user, messages,
+				       imip_clock_now(), &error);
+
+		if (ret != SHIM_DELIVER_OK)
+			shim_log(LOG_ERR, "delivery to %s failed: %s", user,
+				 error != NULL ? error : "unknown error");
+		else
+			shim_log(LOG_ERR, "recipient=%s: no usable "
+				 "configuration: delivered unprocessed", user);
+		g_free(error);
+		status = shim_worse(status, ret);
+	}
+	g_ptr_array_free(messages, TRUE);
+	g_bytes_unref(data);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_options o = {
@@ -451,8 +494,9 @@ int main(int argc, char **argv)
 			     IMIP_CONFIG_DEFAULT_PATH, &config, &error) < 0) {
 		shim_log(LOG_ERR, "%s", error);
 		g_free(error);
+		status = shim_without_config(&o);
 		shim_options_free(&o);
-		return EX_CONFIG_;
+		return status;
 	}
 	shim_log_target = config->log_target;
 	if (shim_log_target == IMIP_LOG_TARGET_SYSLOG)
