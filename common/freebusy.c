@@ -686,7 +686,10 @@ static int fb_expand_rrule(struct fb_expand *ex, icalcomponent *master,
 		return -1;
 	}
 	while (!icaltime_is_null_time(next = icalrecur_iterator_next(it))) {
-		if (!fb_count_instance(ex)) {
+		/* DTSTART, which the iterator yields first, was counted
+		   already (fb_expand_master()) */
+		if (icaltime_compare(next, dtstart) != 0 &&
+		    !fb_count_instance(ex)) {
 			icalrecur_iterator_free(it);
 			return -1;
 		}

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Prints a generated scenario message on stdout: a daily rule with COUNT=4."""
+"""Prints a generated scenario message on stdout: a daily rule with COUNT=5."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from genmsg import HEAD, EVENT_HEAD, vevent, out  # noqa: E402
 
-N = 4
+N = 5
 CAL = "Content-Type: text/calendar; charset=utf-8; method=REQUEST\n\n"
 
 # a daily event with COUNT=N
