@@ -27,6 +27,9 @@ enum config_type {
 	CONFIG_TYPE_DOMAIN,	/* one domain name */
 	CONFIG_TYPE_LIST,	/* comma-separated, items trimmed */
 	CONFIG_TYPE_ADDRESSES,	/* addresses separated by commas/spaces */
+	CONFIG_TYPE_REQUIRE_AUTH,	/* none | dmarc */
+	CONFIG_TYPE_AUTHSERV_IDS,	/* tokens separated by commas/spaces */
+	CONFIG_TYPE_HEADER,	/* "Name: value" */
 };
 
 struct config_key {
@@ -59,6 +62,12 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY("counter_as_request", CONFIG_TYPE_BOOL, counter_as_request,
 		   0),
 	CONFIG_KEY("trigger_sieve", CONFIG_TYPE_PATH, trigger_sieve, 0),
+	CONFIG_KEY("require_authentication", CONFIG_TYPE_REQUIRE_AUTH,
+		   require_authentication, 0),
+	CONFIG_KEY("trusted_authserv_ids", CONFIG_TYPE_AUTHSERV_IDS,
+		   trusted_authserv_ids, 0),
+	CONFIG_KEY("trusted_submission_header", CONFIG_TYPE_HEADER,
+		   trusted_submission_name, 0),
 	CONFIG_KEY("log_target", CONFIG_TYPE_LOG_TARGET, log_target, 0),
 	CONFIG_KEY("syslog_facility", CONFIG_TYPE_FACILITY, syslog_facility,
 		   0),
@@ -146,6 +155,8 @@ struct imip_config *imip_config_new_defaults(void)
 	config->default_tzid = config_system_tzid();
 	config->freebusy_horizon_days = 365;
 	config->counter_as_request = true;
+	config->require_authentication = IMIP_REQUIRE_AUTH_NONE;
+	config->trusted_authserv_ids = g_ptr_array_new_with_free_func(g_free);
 	config->log_target = IMIP_LOG_TARGET_SYSLOG;
 	config->syslog_facility = g_strdup("mail");
 	config->limits.message_size = 10485760;
@@ -189,6 +200,9 @@ void imip_config_free(struct imip_config **config)
 	g_ptr_array_unref(c->local_domains);
 	g_free(c->default_tzid);
 	g_free(c->syslog_facility);
+	g_ptr_array_unref(c->trusted_authserv_ids);
+	g_free(c->trusted_submission_name);
+	g_free(c->trusted_submission_value);
 	g_free(c->cyrus.socket_path);
 	g_free(c->cyrus.imapd_conf);
 	g_free(c->cyrus.default_domain);
@@ -432,6 +446,60 @@ static bool config_parse_addresses(const char *value, GPtrArray *addresses,
 	return ok;
 }
 
+/* authserv-ids: RFC 8601 values as MTAs write them (host names, mostly):
+   printable ASCII without white space, quotes, parentheses or ';'. */
+static bool config_parse_authserv_ids(const char *value, GPtrArray *ids,
+				      const char **error_r)
+{
+	char **parts = g_strsplit_set(value, ", \t", -1);
+	bool ok = true;
+
+	g_ptr_array_set_size(ids, 0);
+	for (char **p = parts; *p != NULL && ok; p++) {
+		if (**p == '\0')
+			continue;
+		for (const char *c = *p; *c != '\0' && ok; c++) {
+			if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f ||
+			    strchr("()\";=\\", *c) != NULL)
+				ok = false;
+		}
+		if (!ok)
+			*error_r = "not an authserv-id (a host name, as the MTA "
+				"writes it in Authentication-Results)";
+		else
+			g_ptr_array_add(ids, g_strdup(*p));
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+/* "Name: value": a header name (RFC 5322 ftext) and a non-empty value. */
+static bool config_parse_header(struct imip_config *config, const char *value,
+				const char **error_r)
+{
+	const char *colon = strchr(value, ':');
+	char *name, *val;
+
+	*error_r = "expected Header-Name: value";
+	if (colon == NULL || colon == value)
+		return false;
+	for (const char *c = value; c < colon; c++) {
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+			return false;
+	}
+	val = g_strstrip(g_strdup(colon + 1));
+	if (*val == '\0') {
+		g_free(val);
+		return false;
+	}
+	name = g_strndup(value, (gsize)(colon - value));
+	g_free(config->trusted_submission_name);
+	g_free(config->trusted_submission_value);
+	config->trusted_submission_name = name;
+	config->trusted_submission_value = val;
+	return true;
+}
+
 static bool config_set_value(struct imip_config *config,
 			     const struct config_key *key, const char *value,
 			     const char **error_r)
@@ -444,7 +512,8 @@ static bool config_set_value(struct imip_config *config,
 
 	if (*value == '\0' && key->type != CONFIG_TYPE_HOSTPORT &&
 	    key->type != CONFIG_TYPE_DOMAINS &&
-	    key->type != CONFIG_TYPE_ADDRESSES) {
+	    key->type != CONFIG_TYPE_ADDRESSES &&
+	    key->type != CONFIG_TYPE_AUTHSERV_IDS) {
 		*error_r = "empty value";
 		return false;
 	}
@@ -542,6 +611,21 @@ static bool config_set_value(struct imip_config *config,
 	case CONFIG_TYPE_ADDRESSES:
 		return config_parse_addresses(value, *(GPtrArray **)field,
 					      error_r);
+	case CONFIG_TYPE_REQUIRE_AUTH:
+		if (strcmp(value, "none") == 0)
+			config->require_authentication = IMIP_REQUIRE_AUTH_NONE;
+		else if (strcmp(value, "dmarc") == 0)
+			config->require_authentication = IMIP_REQUIRE_AUTH_DMARC;
+		else {
+			*error_r = "expected none or dmarc";
+			return false;
+		}
+		return true;
+	case CONFIG_TYPE_AUTHSERV_IDS:
+		return config_parse_authserv_ids(value, *(GPtrArray **)field,
+						 error_r);
+	case CONFIG_TYPE_HEADER:
+		return config_parse_header(config, value, error_r);
 	}
 	*error_r = "internal error: unknown key type";
 	return false;
@@ -677,6 +761,15 @@ int imip_config_parse(const char *text, size_t len, const char *origin,
 		ok = config_parse_line(&p, *l);
 	}
 	g_strfreev(lines);
+	if (ok && p.config->require_authentication == IMIP_REQUIRE_AUTH_DMARC &&
+	    p.config->trusted_authserv_ids->len == 0) {
+		p.line = GPOINTER_TO_UINT(g_hash_table_lookup(
+			p.seen, "require_authentication"));
+		ok = config_error(&p, "require_authentication",
+				  "dmarc needs trusted_authserv_ids (the "
+				  "authserv-id your MTA writes in "
+				  "Authentication-Results)");
+	}
 	g_hash_table_destroy(p.seen);
 	if (!ok) {
 		imip_config_free(&p.config);

@@ -44,6 +44,12 @@ enum imip_log_target {
 	IMIP_LOG_TARGET_STDERR,
 };
 
+/* require_authentication (DESIGN.md rule 4, authres.h) */
+enum imip_require_auth {
+	IMIP_REQUIRE_AUTH_NONE,
+	IMIP_REQUIRE_AUTH_DMARC,
+};
+
 struct imip_config {
 	char *store_dir;		/* /var/lib/imip-agent/store */
 	char *preferences_dir;		/* /var/lib/imip-agent/preferences */
@@ -59,6 +65,15 @@ struct imip_config {
 	/* Sieve script deciding whether imip-shim (and the Cyrus hook)
 	   process a message at all (trigger.h); absolute path, NULL unset */
 	char *trigger_sieve;
+	/* Sender authentication of incoming person and resource mail:
+	   none (default) or dmarc, with the authserv-ids whose
+	   Authentication-Results headers are believed (required, non-empty,
+	   with dmarc) and a header the local submission service adds
+	   ("Name: value", both NULL when unset). */
+	enum imip_require_auth require_authentication;
+	GPtrArray *trusted_authserv_ids;	/* char *, as written */
+	char *trusted_submission_name;
+	char *trusted_submission_value;
 	enum imip_log_target log_target;	/* syslog */
 	char *syslog_facility;		/* "mail" */
 	struct imip_limits limits;

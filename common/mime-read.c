@@ -323,6 +323,11 @@ static GMimeObject *mime_rescue_headerless(GMimePart *part)
 	decoded = mime_part_decoded(part);
 	if (decoded == NULL)
 		return NULL;
+	/* an empty body has data NULL: no arithmetic on it (UBSan, fuzzing) */
+	if (decoded->len == 0) {
+		g_byte_array_free(decoded, TRUE);
+		return NULL;
+	}
 	p = decoded->data;
 	end = p + decoded->len;
 	while (p < end && (*p == '\r' || *p == '\n'))
@@ -524,9 +529,40 @@ static char *mime_return_path(const char *value)
 	return addr;
 }
 
+static void mime_header_free(gpointer p)
+{
+	struct mime_header *h = p;
+
+	g_free(h->name);
+	g_free(h->value);
+	g_free(h);
+}
+
+static void mime_read_header_list(struct mime_message *msg, GMimeObject *obj)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int count = list == NULL ? 0 : g_mime_header_list_get_count(list);
+
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(list, i);
+		const char *name = g_mime_header_get_name(header);
+		const char *value = g_mime_header_get_raw_value(header);
+		struct mime_header *h;
+
+		if (name == NULL)
+			continue;
+		h = g_new0(struct mime_header, 1);
+		h->name = g_strdup(name);
+		h->value = g_strdup(value != NULL ? value : "");
+		g_ptr_array_add(msg->headers, h);
+	}
+}
+
 static void mime_read_headers(struct mime_message *msg, GMimeMessage *gm)
 {
 	GMimeObject *obj = GMIME_OBJECT(gm);
+
+	mime_read_header_list(msg, obj);
 
 	msg->from = mime_first_address(g_mime_message_get_from(gm));
 	msg->sender = mime_first_address(g_mime_message_get_sender(gm));
@@ -601,6 +637,7 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 	msg->raw = g_bytes_new(data, size);
 	msg->calendar_parts = g_ptr_array_new_with_free_func(
 		mime_calendar_part_free);
+	msg->headers = g_ptr_array_new_with_free_func(mime_header_free);
 
 	memset(&walk, 0, sizeof(walk));
 	walk.msg = msg;
@@ -641,6 +678,8 @@ void mime_message_free(struct mime_message **msgp)
 		g_bytes_unref(msg->raw);
 	if (msg->calendar_parts != NULL)
 		g_ptr_array_free(msg->calendar_parts, TRUE);
+	if (msg->headers != NULL)
+		g_ptr_array_free(msg->headers, TRUE);
 	g_free(msg->from);
 	g_free(msg->sender);
 	g_free(msg->reply_to);

@@ -19,6 +19,13 @@ struct mime_calendar_part {
 	bool is_attachment;	/* Content-Disposition: attachment */
 };
 
+/* A header of the message itself, as written (name and unparsed value,
+   folding kept), in the order of the message. */
+struct mime_header {
+	char *name;
+	char *value;
+};
+
 struct mime_message {
 	GBytes *raw;			/* the message as received */
 	GPtrArray *calendar_parts;	/* struct mime_calendar_part *, with
@@ -35,6 +42,10 @@ struct mime_message {
 	char *subject;			/* decoded (RFC 2047), UTF-8 */
 	char *message_id;		/* without angle brackets */
 	char *date;			/* as written */
+	/* struct mime_header *: the top-level headers from the first line
+	   down (Authentication-Results and trace headers are read in order,
+	   authres.h).  Empty when the message could not be parsed. */
+	GPtrArray *headers;
 	/* Auto-Submitted present with a value other than "no" (RFC 3834). */
 	bool auto_submitted;
 	/* A delivery status notification (bounce, RFC 3464 multipart/report):

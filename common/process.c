@@ -6,6 +6,7 @@
 
 #include "imip.h"
 #include "address.h"
+#include "authres.h"
 #include "compose.h"
 #include "config.h"
 #include "derive.h"
@@ -245,6 +246,50 @@ static bool imip_object_passes_options(struct handler *h,
 	return pass;
 }
 
+/* The methods an organiser or an attendee sends (RFC 5546 1.4). */
+static bool imip_method_needs_authentication(enum itip_method method)
+{
+	switch (method) {
+	case ITIP_METHOD_PUBLISH:
+	case ITIP_METHOD_REQUEST:
+	case ITIP_METHOD_ADD:
+	case ITIP_METHOD_CANCEL:
+	case ITIP_METHOD_DECLINECOUNTER:
+	case ITIP_METHOD_REPLY:
+	case ITIP_METHOD_COUNTER:
+	case ITIP_METHOD_REFRESH:
+		return true;
+	case ITIP_METHOD_NONE:
+	case ITIP_METHOD_UNKNOWN:
+		break;
+	}
+	return false;
+}
+
+/* require_authentication = dmarc (DESIGN.md rule 4, authres.h): NULL when
+   the message may be acted on, else why not.  The outgoing role is a
+   local user's own sent copy, routed to it by the MTA: trusted. */
+static char *imip_authentication_refusal(const struct handler *h,
+					 enum itip_method method)
+{
+	const struct imip_config *c = h->config;
+	struct authres_policy policy = {
+		.trusted_ids = c->trusted_authserv_ids,
+		.submission_name = c->trusted_submission_name,
+		.submission_value = c->trusted_submission_value,
+	};
+	char *reason = NULL;
+
+	if (c->require_authentication == IMIP_REQUIRE_AUTH_NONE ||
+	    h->role == IMIP_ROLE_OUTGOING ||
+	    !imip_method_needs_authentication(method))
+		return NULL;
+	if (authres_sender_is_authenticated(h->msg->headers, h->msg->from,
+					    &policy, &reason))
+		return NULL;
+	return reason;
+}
+
 static void imip_process_object(struct handler *h, enum itip_method method,
 				struct ical_object *obj)
 {
@@ -252,6 +297,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		imip_part_new(h->result, itip_method_name(method), obj->uid);
 	icalcomponent *first = itip_object_first(obj);
 	const char *summary = first == NULL ? NULL : icalcomponent_get_summary(first);
+	char *refusal;
 
 	pr->summary = g_strdup(summary);
 	pr->freebusy = obj->kind == ICAL_VFREEBUSY_COMPONENT;
@@ -270,6 +316,17 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 	}
 	if (!imip_object_is_usable(method, obj, pr))
 		return;
+	refusal = imip_authentication_refusal(h, method);
+	if (refusal != NULL) {
+		/* not remembered as processed: the same message may be
+		   accepted once the configuration trusts its authserv-id */
+		h->filtered = true;
+		imip_log(h->ctx, IMIP_LOG_WARNING, "%s: %s: %s", h->user,
+			 itip_method_name(method), refusal);
+		handler_outcome(pr, IMIP_OUTCOME_REJECTED, "%s", refusal);
+		g_free(refusal);
+		return;
+	}
 	if (!imip_object_passes_options(h, method, obj, pr)) {
 		/* left alone by this caller's choice, not processed: another
 		   delivery with other options may still act on it */
@@ -470,12 +527,28 @@ static bool imip_only_freebusy_data(const struct imip_result *result)
 	return result->parts->len > 0;
 }
 
+/* A message refused for want of sender authentication is delivered
+   untouched: no summary written by us around what a stranger sent. */
+static bool imip_refused_unauthenticated(const struct imip_result *result)
+{
+	for (unsigned int i = 0; i < result->parts->len; i++) {
+		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
+
+		if (pr->code == IMIP_OUTCOME_REJECTED && pr->reason != NULL &&
+		    g_str_has_prefix(pr->reason, AUTHRES_REASON_PREFIX))
+			return true;
+	}
+	return false;
+}
+
 static void imip_compose_mailbox(struct handler *h)
 {
 	enum compose_incoming mode = COMPOSE_INCOMING_SUMMARY_WRAPS_MESSAGE;
 	char *incoming, *lang, *text;
 	GPtrArray *messages;
 
+	if (imip_refused_unauthenticated(h->result))
+		return;
 	if (imip_only_freebusy_data(h->result) &&
 	    !prefs_is(h->config, h->su, "freebusy_messages", "notify"))
 		return;
@@ -569,6 +642,23 @@ static GPtrArray *imip_aliases_of(const struct imip_options *options,
 	return aliases;
 }
 
+/* With require_authentication = dmarc, what DMARC authenticates is the
+   From address, so only From may stand for the sender in the identity
+   checks: the envelope sender, Sender and Reply-To are the sender's own
+   words and would let a message that passes DMARC for its own domain
+   speak for an organiser elsewhere.  The outgoing role is exempt, as from
+   the check itself. */
+static void imip_senders_authenticated_only(const struct handler *h,
+					    GPtrArray *senders)
+{
+	if (h->config->require_authentication == IMIP_REQUIRE_AUTH_NONE ||
+	    h->role == IMIP_ROLE_OUTGOING)
+		return;
+	g_ptr_array_set_size(senders, 0);
+	if (h->msg->from != NULL)
+		g_ptr_array_add(senders, g_strdup(h->msg->from));
+}
+
 struct imip_result *
 imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
 		  const char *envelope_sender, const char *user_in,
@@ -598,6 +688,7 @@ imip_process_with(struct imip_ctx *ctx, const struct mime_message *msg,
 	/* DESIGN.md rule 8: never answer automatic mail, nor our own */
 	h.may_send = !msg->auto_submitted &&
 		     !imip_senders_include(senders, ctx->config->calendar_sender);
+	imip_senders_authenticated_only(&h, senders);
 	if (user == NULL) {
 		imip_result_set(result, IMIP_OUTCOME_ERROR,
 				"the calendar user's address is not usable");

@@ -481,10 +481,70 @@ static void test_cyrus_bad_values(void **state)
 		    "duplicate key");
 }
 
+static void test_authentication_keys(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	assert_int_equal(c->require_authentication, IMIP_REQUIRE_AUTH_NONE);
+	assert_int_equal(c->trusted_authserv_ids->len, 0);
+	assert_null(c->trusted_submission_name);
+	assert_null(c->trusted_submission_value);
+	imip_config_free(&c);
+
+	c = parse_ok("require_authentication = dmarc\n"
+		     "trusted_authserv_ids = mx1.example.com, mx2.example.com "
+		     "Mx3.Example.Com\n"
+		     "trusted_submission_header = X-Imip-Submitted:  local \n");
+	assert_int_equal(c->require_authentication, IMIP_REQUIRE_AUTH_DMARC);
+	assert_int_equal(c->trusted_authserv_ids->len, 3);
+	assert_string_equal(g_ptr_array_index(c->trusted_authserv_ids, 0),
+			    "mx1.example.com");
+	assert_string_equal(g_ptr_array_index(c->trusted_authserv_ids, 2),
+			    "Mx3.Example.Com");
+	assert_string_equal(c->trusted_submission_name, "X-Imip-Submitted");
+	assert_string_equal(c->trusted_submission_value, "local");
+	imip_config_free(&c);
+
+	/* ids may be listed without requiring authentication */
+	c = parse_ok("trusted_authserv_ids = mx.example.com\n"
+		     "require_authentication = none\n");
+	assert_int_equal(c->require_authentication, IMIP_REQUIRE_AUTH_NONE);
+	assert_int_equal(c->trusted_authserv_ids->len, 1);
+	imip_config_free(&c);
+}
+
+static void test_authentication_errors(void **state)
+{
+	(void)state;
+	parse_fails("require_authentication = spf\n", 1, "expected none or dmarc");
+	parse_fails("require_authentication = DMARC\n", 1, "expected none or dmarc");
+	/* dmarc without anyone to trust: the line of require_authentication */
+	parse_fails("# site\nrequire_authentication = dmarc\n", 2,
+		    "require_authentication: dmarc needs trusted_authserv_ids");
+	parse_fails("require_authentication = dmarc\ntrusted_authserv_ids =\n",
+		    1, "needs trusted_authserv_ids");
+	parse_fails("trusted_authserv_ids = mx.example.com;evil\n", 1,
+		    "trusted_authserv_ids: not an authserv-id");
+	parse_fails("trusted_authserv_ids = (comment)\n", 1,
+		    "not an authserv-id");
+	parse_fails("trusted_submission_header = X-Imip-Submitted\n", 1,
+		    "trusted_submission_header: expected Header-Name: value");
+	parse_fails("trusted_submission_header = X-Imip-Submitted:\n", 1,
+		    "expected Header-Name: value");
+	parse_fails("trusted_submission_header = : local\n", 1,
+		    "expected Header-Name: value");
+	parse_fails("trusted_submission_header = X Imip: local\n", 1,
+		    "expected Header-Name: value");
+	parse_fails("trusted_submission_header =\n", 1, "empty value");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_authentication_keys),
+		cmocka_unit_test(test_authentication_errors),
 		cmocka_unit_test(test_default_tzid_from_system),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_booleans),
