@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2016  # the $iMIP keywords are literal
+# shellcheck disable=SC2016  # the $iMIP keywords and ${o} are literal
 # Integration test: the port marker of sender authentication
 # (imip.conf trusted_submission_ports, docs/security.md 3.2) with
 # lib95_imip_plugin.so in a private Dovecot (lib-dovecot.sh).
@@ -15,7 +15,9 @@
 #      reason naming authentication; delivered unchanged every time,
 #      $iMIP-rejected, nothing stored;
 #  (c) the same message to harvey over S afterwards: added (the refusals
-#      were not remembered, and the port alone made the difference).
+#      were not remembered, and the port alone made the difference);
+#  (d) dora has imip_trigger = sieve and a script running processcalendar:
+#      over P the script sees "rejected", over S "added".
 #
 # Usage: tests/integration/dovecot-submission-port.sh [BUILDDIR]
 #   (default: build); KEEP=1 keeps the temporary directory.
@@ -74,6 +76,7 @@ DOVECOT_USERS=$T/users
 : > "$DOVECOT_USERS"
 dovecot_user vincent.vole
 dovecot_user harvey.horse
+dovecot_user dora.dormouse userdb_imip_trigger=sieve
 dovecot_plugin_dirs "$T/plugins" "$BUILD" || fail "cannot make $T/plugins"
 
 # Replies (none are expected) would go to a script that refuses them.
@@ -81,12 +84,16 @@ DOVECOT_CONF_EXTRA="mail_plugin_dir = $T/plugins/modules
 sendmail_path = /bin/false
 import_environment = TZ IMIP_NOW=$IMIP_NOW
 protocol lmtp {
-  mail_plugins = \$mail_plugins imip
+  mail_plugins = \$mail_plugins sieve imip
 }
 protocol lda {
-  mail_plugins = \$mail_plugins imip
+  mail_plugins = \$mail_plugins sieve imip
 }
 plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_plugin_dir = $T/plugins/sieve-modules
+  sieve_plugins = sieve_imip
+  sieve_extensions = +processcalendar
   imip_config = $IMIP_CONF
 }
 service lmtp {
@@ -222,9 +229,25 @@ expect_newest c "$HARVEY" '$iMIP-added'
 stored "$HARVEY" | grep -q "^$UID1	-	active	0	" ||
 	fail "c: event not stored for harvey: $(stored "$HARVEY")"
 
+# --- (d) Sieve processcalendar: the same judgement ----------------------------------------
+DORA=dora.dormouse@example.com
+home=$DOVECOT_DIR/mail/dora.dormouse
+mkdir -p "$home"
+printf '%s\n' 'require ["processcalendar", "variables", "imap4flags"];' \
+	'processcalendar :outcome "o";' 'addflag "cal-${o}";' > "$home/.dovecot.sieve"
+chown -R nobody:nogroup "$home"
+sed "s/harvey.horse@example.com/$DORA/g" "$SRC/samples/01-invitation.eml" > "$T/dora.eml"
+lmtp "127.0.0.1:$DOVECOT_PORT" "$T/dora.eml" "$DORA"
+expect_newest "d (other port)" "$DORA" cal-rejected
+[ -z "$(stored "$DORA")" ] || fail "d: stored for dora: $(stored "$DORA")"
+lmtp "127.0.0.1:$SUBMISSION_PORT" "$T/dora.eml" "$DORA"
+expect_newest "d (submission port)" "$DORA" cal-added
+stored "$DORA" | grep -q "^$UID1	-	active	0	" ||
+	fail "d: event not stored for dora: $(stored "$DORA")"
+
 grep -q "Panic:\|Fatal:\|killed with signal" "$DOVECOT_LOG" "$DOVECOT_DIR/dovecot.stderr" &&
 	fail "Dovecot panicked or died: $(grep "Panic:\|Fatal:\|signal" "$DOVECOT_LOG")"
 
 dovecot_stop
-echo "PASS: $NAME (submission port processed; other TCP port, UNIX socket and LDA refused naming authentication, all delivered; the same message then accepted over the port)"
+echo "PASS: $NAME (submission port processed; other TCP port, UNIX socket and LDA refused naming authentication, all delivered; the same message then accepted over the port; Sieve processcalendar alike)"
 exit 0
