@@ -30,6 +30,7 @@ enum config_type {
 	CONFIG_TYPE_REQUIRE_AUTH,	/* none | dmarc */
 	CONFIG_TYPE_AUTHSERV_IDS,	/* tokens separated by commas/spaces */
 	CONFIG_TYPE_HEADER,	/* "Name: value" */
+	CONFIG_TYPE_PORTS,	/* TCP ports separated by commas/spaces */
 };
 
 struct config_key {
@@ -68,6 +69,8 @@ static const struct config_key config_keys[] = {
 		   trusted_authserv_ids, 0),
 	CONFIG_KEY("trusted_submission_header", CONFIG_TYPE_HEADER,
 		   trusted_submission_name, 0),
+	CONFIG_KEY("trusted_submission_ports", CONFIG_TYPE_PORTS,
+		   trusted_submission_ports, 0),
 	CONFIG_KEY("log_target", CONFIG_TYPE_LOG_TARGET, log_target, 0),
 	CONFIG_KEY("syslog_facility", CONFIG_TYPE_FACILITY, syslog_facility,
 		   0),
@@ -157,6 +160,8 @@ struct imip_config *imip_config_new_defaults(void)
 	config->counter_as_request = true;
 	config->require_authentication = IMIP_REQUIRE_AUTH_NONE;
 	config->trusted_authserv_ids = g_ptr_array_new_with_free_func(g_free);
+	config->trusted_submission_ports =
+		g_array_new(FALSE, FALSE, sizeof(unsigned int));
 	config->log_target = IMIP_LOG_TARGET_SYSLOG;
 	config->syslog_facility = g_strdup("mail");
 	config->limits.message_size = 10485760;
@@ -203,6 +208,7 @@ void imip_config_free(struct imip_config **config)
 	g_ptr_array_unref(c->trusted_authserv_ids);
 	g_free(c->trusted_submission_name);
 	g_free(c->trusted_submission_value);
+	g_array_unref(c->trusted_submission_ports);
 	g_free(c->cyrus.socket_path);
 	g_free(c->cyrus.imapd_conf);
 	g_free(c->cyrus.default_domain);
@@ -500,6 +506,33 @@ static bool config_parse_header(struct imip_config *config, const char *value,
 	return true;
 }
 
+/* TCP port numbers, decimal, 1 to 65535; an empty value is an empty list. */
+static bool config_parse_ports(const char *value, GArray *ports,
+			       const char **error_r)
+{
+	char **parts = g_strsplit_set(value, ", \t", -1);
+	bool ok = true;
+
+	g_array_set_size(ports, 0);
+	for (char **p = parts; *p != NULL && ok; p++) {
+		guint64 port;
+
+		if (**p == '\0')
+			continue;
+		/* refuses signs, spaces, 0 and anything above 65535 */
+		ok = g_ascii_string_to_unsigned(*p, 10, 1, 65535, &port, NULL);
+		if (ok) {
+			unsigned int n = (unsigned int)port;
+
+			g_array_append_val(ports, n);
+		}
+	}
+	if (!ok)
+		*error_r = "not a TCP port (a number from 1 to 65535)";
+	g_strfreev(parts);
+	return ok;
+}
+
 static bool config_set_value(struct imip_config *config,
 			     const struct config_key *key, const char *value,
 			     const char **error_r)
@@ -513,7 +546,8 @@ static bool config_set_value(struct imip_config *config,
 	if (*value == '\0' && key->type != CONFIG_TYPE_HOSTPORT &&
 	    key->type != CONFIG_TYPE_DOMAINS &&
 	    key->type != CONFIG_TYPE_ADDRESSES &&
-	    key->type != CONFIG_TYPE_AUTHSERV_IDS) {
+	    key->type != CONFIG_TYPE_AUTHSERV_IDS &&
+	    key->type != CONFIG_TYPE_PORTS) {
 		*error_r = "empty value";
 		return false;
 	}
@@ -626,6 +660,8 @@ static bool config_set_value(struct imip_config *config,
 						 error_r);
 	case CONFIG_TYPE_HEADER:
 		return config_parse_header(config, value, error_r);
+	case CONFIG_TYPE_PORTS:
+		return config_parse_ports(value, *(GArray **)field, error_r);
 	}
 	*error_r = "internal error: unknown key type";
 	return false;
@@ -816,4 +852,16 @@ bool imip_config_is_local_address(const struct imip_config *config,
 	}
 	g_free(addr);
 	return local;
+}
+
+bool imip_config_is_submission_port(const struct imip_config *config,
+				    unsigned int port)
+{
+	const GArray *ports = config->trusted_submission_ports;
+
+	for (guint i = 0; port != 0 && i < ports->len; i++) {
+		if (g_array_index(ports, unsigned int, i) == port)
+			return true;
+	}
+	return false;
 }

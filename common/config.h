@@ -68,12 +68,15 @@ struct imip_config {
 	/* Sender authentication of incoming person and resource mail:
 	   none (default) or dmarc, with the authserv-ids whose
 	   Authentication-Results headers are believed (required, non-empty,
-	   with dmarc) and a header the local submission service adds
-	   ("Name: value", both NULL when unset). */
+	   with dmarc), a header the local submission service adds
+	   ("Name: value", both NULL when unset) and the local TCP ports on
+	   which only mail from local submission reaches the delivery agent
+	   (a dedicated Dovecot LMTP listener; may be empty). */
 	enum imip_require_auth require_authentication;
 	GPtrArray *trusted_authserv_ids;	/* char *, as written */
 	char *trusted_submission_name;
 	char *trusted_submission_value;
+	GArray *trusted_submission_ports;	/* unsigned int, 1..65535 */
 	enum imip_log_target log_target;	/* syslog */
 	char *syslog_facility;		/* "mail" */
 	struct imip_limits limits;
@@ -100,6 +103,12 @@ void imip_config_free(struct imip_config **config);
 
 /* syslog_facility as the LOG_* value openlog(3) takes. */
 int imip_config_syslog_facility(const struct imip_config *config);
+
+/* true if `port`, the local TCP port a message reached the delivery agent
+   on, is one of trusted_submission_ports.  Port 0 (unknown, or not a TCP
+   connection) is never trusted. */
+bool imip_config_is_submission_port(const struct imip_config *config,
+				    unsigned int port);
 
 /* true if the address's domain is one of local_domains (case-insensitive).
    An empty local_domains list means "no domain is known to be local". */

@@ -81,6 +81,13 @@ struct imip_ctx {
 	imip_log_func_t *log;
 	void *log_context;
 	time_t now;		/* imip_clock_now() unless the adapter says */
+	/* The local TCP port the message reached the delivery agent on (the
+	   port of Dovecot LMTP's inet_listener), 0 when unknown or not TCP
+	   (a UNIX socket, dovecot-lda, a pipe from the MTA).  With
+	   require_authentication = dmarc, one of trusted_submission_ports
+	   vouches that the message comes from local authenticated
+	   submission. */
+	unsigned int local_port;
 };
 
 /* How far to go with a message (RFC 9671 processcalendar tags).  The

@@ -268,7 +268,11 @@ static bool imip_method_needs_authentication(enum itip_method method)
 
 /* require_authentication = dmarc (DESIGN.md rule 4, authres.h): NULL when
    the message may be acted on, else why not.  The outgoing role is a
-   local user's own sent copy, routed to it by the MTA: trusted. */
+   local user's own sent copy, routed to it by the MTA: trusted.  So is
+   a message that arrived on one of trusted_submission_ports: the site
+   routes only mail from its authenticated submission service there (the
+   port marker, the counterpart of trusted_submission_header for hosts
+   that can tell the port, docs/security.md 3.2). */
 static char *imip_authentication_refusal(const struct handler *h,
 					 enum itip_method method)
 {
@@ -283,6 +287,8 @@ static char *imip_authentication_refusal(const struct handler *h,
 	if (c->require_authentication == IMIP_REQUIRE_AUTH_NONE ||
 	    h->role == IMIP_ROLE_OUTGOING ||
 	    !imip_method_needs_authentication(method))
+		return NULL;
+	if (imip_config_is_submission_port(c, h->ctx->local_port))
 		return NULL;
 	if (authres_sender_is_authenticated(h->msg->headers, h->msg->from,
 					    &policy, &reason))

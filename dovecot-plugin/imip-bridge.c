@@ -103,7 +103,8 @@ static enum imip_role imip_bridge_role(const char *role)
 struct imip_bridge_result *
 imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 		    const char *envelope_sender, const char *user,
-		    const char *role, const struct imip_bridge_options *options,
+		    const char *role, unsigned int local_port,
+		    const struct imip_bridge_options *options,
 		    imip_bridge_log_func_t *log, void *log_context)
 {
 	struct imip_bridge_result *r = g_new0(struct imip_bridge_result, 1);
@@ -118,6 +119,7 @@ imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 	ctx.log = imip_bridge_library_log;
 	ctx.log_context = &logger;
 	ctx.now = imip_clock_now();
+	ctx.local_port = local_port;
 	if (options != NULL) {
 		memset(&o, 0, sizeof(o));
 		o.allow_public = options->allow_public;

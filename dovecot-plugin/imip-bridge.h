@@ -48,13 +48,16 @@ const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge);
 size_t imip_bridge_message_limit(const struct imip_bridge *bridge);
 
 /* Process one message (data/size, the whole RFC 5322 message) for one
-   calendar user.  role: "person" (or "resource" once resources exist).
+   calendar user.  role: "person" or "resource".  local_port: the local
+   TCP port of the LMTP connection the message came in on, 0 when unknown
+   or not TCP (a UNIX socket, dovecot-lda); see trusted_submission_ports.
    options NULL: the defaults.  Never fails: every problem is an outcome.
    The log callback receives the library's own log lines. */
 struct imip_bridge_result *
 imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 		    const char *envelope_sender, const char *user,
-		    const char *role, const struct imip_bridge_options *options,
+		    const char *role, unsigned int local_port,
+		    const struct imip_bridge_options *options,
 		    imip_bridge_log_func_t *log, void *log_context);
 
 /* "added", "updated", "cancelled", "replied", "no_action", "rejected",

@@ -129,6 +129,15 @@ static int imip_read_mail(struct mail *mail, size_t limit, buffer_t **data_r,
 	return 0;
 }
 
+/* The local TCP port of the LMTP connection that brought the message
+   (trusted_submission_ports).  LMTP gives each recipient's mail_user the
+   session's connection data; a UNIX socket leaves the port 0, and so does
+   dovecot-lda, which has no connection at all. */
+static unsigned int imip_local_port(const struct imip_user *iuser)
+{
+	return iuser->user->conn.local_port;
+}
+
 struct imip_bridge_result *
 imip_process_mail(struct imip_user *iuser, struct mail *mail,
 		  const char *envelope_sender, const char *address,
@@ -165,7 +174,8 @@ imip_process_mail(struct imip_user *iuser, struct mail *mail,
 	old_umask = umask(IMIP_UMASK);
 	result = imip_bridge_process(bridge, data->data, data->used,
 				     envelope_sender, address, iuser->set.role,
-				     options, imip_library_log, iuser);
+				     imip_local_port(iuser), options,
+				     imip_library_log, iuser);
 	(void)umask(old_umask);
 	outcome = imip_bridge_result_outcome(result);
 	reason = imip_bridge_result_reason(result);

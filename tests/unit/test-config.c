@@ -514,6 +514,69 @@ static void test_authentication_keys(void **state)
 	imip_config_free(&c);
 }
 
+static unsigned int port_at(const struct imip_config *c, guint i)
+{
+	return g_array_index(c->trusted_submission_ports, unsigned int, i);
+}
+
+static void test_submission_ports(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	/* empty by default: no port vouches for anything, nor does port 0 */
+	assert_int_equal(c->trusted_submission_ports->len, 0);
+	assert_false(imip_config_is_submission_port(c, 0));
+	assert_false(imip_config_is_submission_port(c, 24));
+	imip_config_free(&c);
+
+	c = parse_ok("trusted_submission_ports = 10024\n");
+	assert_int_equal(c->trusted_submission_ports->len, 1);
+	assert_int_equal(port_at(c, 0), 10024);
+	assert_true(imip_config_is_submission_port(c, 10024));
+	assert_false(imip_config_is_submission_port(c, 24));
+	assert_false(imip_config_is_submission_port(c, 0));
+	imip_config_free(&c);
+
+	/* a list: commas and/or spaces, both ends of the range */
+	c = parse_ok("require_authentication = dmarc\n"
+		     "trusted_authserv_ids = mx.example.com\n"
+		     "trusted_submission_ports = 1, 10024  65535,\n");
+	assert_int_equal(c->trusted_submission_ports->len, 3);
+	assert_int_equal(port_at(c, 0), 1);
+	assert_int_equal(port_at(c, 1), 10024);
+	assert_int_equal(port_at(c, 2), 65535);
+	assert_true(imip_config_is_submission_port(c, 1));
+	assert_true(imip_config_is_submission_port(c, 65535));
+	assert_false(imip_config_is_submission_port(c, 10025));
+	imip_config_free(&c);
+
+	/* an empty value is an empty list (as for trusted_authserv_ids) */
+	c = parse_ok("trusted_submission_ports =\n");
+	assert_int_equal(c->trusted_submission_ports->len, 0);
+	imip_config_free(&c);
+}
+
+static void test_submission_ports_errors(void **state)
+{
+	(void)state;
+	parse_fails("trusted_submission_ports = 0\n", 1,
+		    "trusted_submission_ports: not a TCP port (a number from "
+		    "1 to 65535)");
+	parse_fails("trusted_submission_ports = 65536\n", 1, "not a TCP port");
+	parse_fails("trusted_submission_ports = 10024, 99999999999999999999\n",
+		    1, "not a TCP port");
+	parse_fails("trusted_submission_ports = -24\n", 1, "not a TCP port");
+	parse_fails("trusted_submission_ports = +24\n", 1, "not a TCP port");
+	parse_fails("trusted_submission_ports = lmtp\n", 1, "not a TCP port");
+	parse_fails("trusted_submission_ports = 127.0.0.1:10024\n", 1,
+		    "not a TCP port");
+	parse_fails("trusted_submission_ports = 10024;10025\n", 1,
+		    "not a TCP port");
+	parse_fails("# ports\ntrusted_submission_ports = 24\n"
+		    "trusted_submission_ports = 25\n", 3, "duplicate key");
+}
+
 static void test_authentication_errors(void **state)
 {
 	(void)state;
@@ -545,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_authentication_keys),
 		cmocka_unit_test(test_authentication_errors),
+		cmocka_unit_test(test_submission_ports),
+		cmocka_unit_test(test_submission_ports_errors),
 		cmocka_unit_test(test_default_tzid_from_system),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_booleans),

@@ -1,5 +1,6 @@
 /* process.c with options: the RFC 9671 processcalendar tags as the
-   library implements them (the Sieve extension only passes them on). */
+   library implements them (the Sieve extension only passes them on), and
+   what the adapter tells about the delivery (ctx.local_port). */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,46 @@ static void test_addresses(void **state)
 	assert_int_equal(stored_uids(f, "vv@example.org"), 1);
 }
 
+/* require_authentication = dmarc: a message without any
+   Authentication-Results counts as authenticated only when it arrived on
+   one of trusted_submission_ports (the adapter's ctx.local_port). */
+static void test_submission_port(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int port = 10024;
+
+	f->config->require_authentication = IMIP_REQUIRE_AUTH_DMARC;
+	g_ptr_array_add(f->config->trusted_authserv_ids,
+			g_strdup("mx.example.com"));
+	g_array_append_val(f->config->trusted_submission_ports, port);
+
+	/* unknown (dovecot-lda, a UNIX socket) and another port: refused */
+	f->ctx.local_port = 0;
+	assert_string_equal(process(f, "01-invitation.eml", VINCENT, NULL),
+			    "rejected");
+	f->ctx.local_port = 24;
+	assert_string_equal(process(f, "01-invitation.eml", VINCENT, NULL),
+			    "rejected");
+	assert_int_equal(stored_uids(f, VINCENT), 0);
+	/* the trusted port: acted on (the refusals were not remembered) */
+	f->ctx.local_port = 10024;
+	assert_string_equal(process(f, "01-invitation.eml", VINCENT, NULL),
+			    "added");
+	assert_int_equal(stored_uids(f, VINCENT), 1);
+}
+
+/* Without require_authentication the port changes nothing. */
+static void test_submission_port_unused_without_dmarc(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int port = 10024;
+
+	g_array_append_val(f->config->trusted_submission_ports, port);
+	f->ctx.local_port = 24;
+	assert_string_equal(process(f, "01-invitation.eml", VINCENT, NULL),
+			    "added");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +237,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_organizers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submission_port, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_submission_port_unused_without_dmarc, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
