@@ -55,7 +55,7 @@ static bool person_check_sender_attendees(struct handler *h,
 					  icalcomponent *comp, GPtrArray *props,
 					  struct imip_part_result *pr)
 {
-	itip_sender_attendees(comp, h->senders, props);
+	handler_sender_attendees(h, stored, comp, props);
 	if (props->len == 0) {
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 				"sender %s is not an attendee named in the message",
@@ -147,12 +147,12 @@ static bool person_request_is_counter(struct handler *h,
 	bool counter = false;
 
 	if (!h->config->counter_as_request ||
-	    itip_sender_organises(obj, h->senders) ||
 	    calstore_load(h->su, obj->uid, &stored, &error) <= 0)
 		return false;
-	if (handler_object_is_self_organised(h, stored)) {
+	if (handler_object_is_self_organised(h, stored) &&
+	    !handler_sender_organises(h, obj, stored)) {
 		props = g_ptr_array_new();
-		itip_sender_attendees(itip_object_first(obj), h->senders, props);
+		handler_sender_attendees(h, stored, itip_object_first(obj), props);
 		for (unsigned int i = 0; i < props->len && !counter; i++) {
 			char *address = ical_property_address(g_ptr_array_index(props, i));
 			counter = address != NULL &&
@@ -376,25 +376,20 @@ static int person_dequeue_counter(struct handler *h, const char *uid,
 	return ret;
 }
 
-/* An address a REPLY answers for is an attendee of the stored event, or
-   a delegate of one (DELEGATED-FROM, RFC 5546 3.2.3). */
+/* An address a REPLY answers for (one of the sender's `props` in comp)
+   is an attendee of the stored event, or a delegate of one whose
+   delegation the delegator confirmed (handler_is_confirmed_delegate()). */
 static bool person_reply_address_known(const struct ical_object *stored,
+				       icalcomponent *comp,
+				       const GPtrArray *props,
 				       icalproperty *prop)
 {
 	char *address = ical_property_address(prop);
 	bool known = address != NULL && itip_object_has_attendee(stored, address);
-	icalparameter *param;
 
 	g_free(address);
-	for (param = icalproperty_get_first_parameter(prop, ICAL_DELEGATEDFROM_PARAMETER);
-	     param != NULL && !known;
-	     param = icalproperty_get_next_parameter(prop, ICAL_DELEGATEDFROM_PARAMETER)) {
-		char *from = address_normalize(icalparameter_get_delegatedfrom(param));
-
-		known = from != NULL && itip_object_has_attendee(stored, from);
-		g_free(from);
-	}
-	return known;
+	return known ||
+	       handler_is_confirmed_delegate(stored, NULL, comp, props, prop);
 }
 
 /* The stored event has what the component answers for: the master, an
@@ -420,17 +415,19 @@ static bool person_reply_names_instance(struct handler *h,
 static bool person_reply_from_attendee(struct handler *h,
 				       const struct ical_object *stored,
 				       GPtrArray *comps,
+				       const struct itip_sent_by *trust,
 				       struct imip_part_result *pr)
 {
 	GPtrArray *props = g_ptr_array_new();
 	bool ok = true;
 
 	for (unsigned int i = 0; i < comps->len && ok; i++) {
-		if (!person_reply_names_instance(h, stored,
-						 g_ptr_array_index(comps, i)))
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+
+		if (!person_reply_names_instance(h, stored, comp))
 			continue;
 		g_ptr_array_set_size(props, 0);
-		itip_sender_attendees(g_ptr_array_index(comps, i), h->senders, props);
+		itip_sender_attendees(comp, trust, h->senders, props);
 		if (props->len == 0) {
 			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 					"sender %s is not an attendee named in "
@@ -441,7 +438,7 @@ static bool person_reply_from_attendee(struct handler *h,
 			icalproperty *prop = g_ptr_array_index(props, j);
 			char *address;
 
-			if (person_reply_address_known(stored, prop))
+			if (person_reply_address_known(stored, comp, props, prop))
 				continue;
 			address = ical_property_address(prop);
 			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
@@ -505,6 +502,7 @@ static void person_reply(struct handler *h, struct ical_object *obj,
 			 struct imip_part_result *pr)
 {
 	struct ical_object *stored = person_load_organised(h, obj->uid, pr);
+	struct handler_sent_by sb;
 	GPtrArray *comps, *props;
 	const char *error = NULL;
 	char *skip_reason = NULL;
@@ -514,16 +512,20 @@ static void person_reply(struct handler *h, struct ical_object *obj,
 
 	if (stored == NULL)
 		return;
+	/* a SENT-BY counts when the organiser's copy names it for that
+	   attendee; only entries the sender speaks for are merged, so what
+	   an earlier component merges in was written for the same party */
+	handler_sent_by_init(h, stored, &sb);
 	comps = ical_object_components(obj);
 	props = g_ptr_array_new();
-	refused = !person_reply_from_attendee(h, stored, comps, pr);
+	refused = !person_reply_from_attendee(h, stored, comps, &sb.trust, pr);
 	for (unsigned int i = 0; i < comps->len && !refused && ret == 0; i++) {
 		icalcomponent *comp = g_ptr_array_index(comps, i);
 		bool changed;
 		int r;
 
 		g_ptr_array_set_size(props, 0);
-		itip_sender_attendees(comp, h->senders, props);
+		itip_sender_attendees(comp, &sb.trust, h->senders, props);
 		r = handler_merge_reply(h, stored, comp, props, true, pr,
 					&changed, &error);
 		if (r < 0) {
@@ -850,7 +852,9 @@ static void person_freebusy(struct handler *h, enum itip_method method,
 		return;
 	case ITIP_METHOD_REPLY:
 		props = g_ptr_array_new();
-		itip_sender_attendees(comp, h->senders, props);
+		/* no stored copy: only the agent's own or a same-domain
+		   SENT-BY (trusted_sent_by) speaks for the attendee */
+		handler_sender_attendees(h, NULL, comp, props);
 		if (props->len == 0) {
 			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 					"sender %s is not an attendee named in "

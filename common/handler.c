@@ -1,6 +1,7 @@
 /* Steps shared by the person and outgoing handlers: see handler.h. */
 
 #include "handler.h"
+#include "address.h"
 #include "calstore.h"
 #include "compose.h"
 #include "config.h"
@@ -434,9 +435,106 @@ const char *handler_sender_name(const struct handler *h)
 	return "(unknown)";
 }
 
+/* `sent_by` is the calendar address.  The agent writes it as the
+   SENT-BY of the users and resources it answers for (resource replies,
+   REFRESH, free/busy replies): as an ATTENDEE's SENT-BY it speaks for an
+   address of this site (the calendar address's own domain or
+   local_domains), and never for an organiser, since the agent sends no
+   organiser method on anyone's behalf. */
+static bool handler_sent_by_is_agent(const struct handler *h,
+				     icalproperty_kind kind, const char *party,
+				     const char *sent_by)
+{
+	const char *party_domain = address_domain(party);
+	const char *agent_domain = address_domain(sent_by);
+
+	if (kind != ICAL_ATTENDEE_PROPERTY)
+		return false;
+	return (party_domain != NULL && agent_domain != NULL &&
+		g_ascii_strcasecmp(party_domain, agent_domain) == 0) ||
+	       imip_config_is_local_address(h->config, party);
+}
+
+static bool handler_sent_by_counts(icalproperty_kind kind, const char *party,
+				   const char *sent_by, void *data)
+{
+	const struct handler_sent_by *sb = data;
+	const char *party_domain = address_domain(party);
+	const char *sent_by_domain = address_domain(sent_by);
+
+	/* RFC 5546 3.2: SENT-BY is a delegate acting for the party; the
+	   message cannot vouch for its own delegate, so the delegate must
+	   be known: named already by the copy of the object the user holds
+	   (the party itself, or a message that passed this check, put it
+	   there). */
+	if (itip_object_names_sent_by(sb->stored, party, sent_by))
+		return true;
+	if (address_equal(sent_by, sb->h->config->calendar_sender))
+		return handler_sent_by_is_agent(sb->h, kind, party, sent_by);
+	/* trusted_sent_by = same-domain: someone of the party's own domain
+	   (a secretary inviting for the boss for the first time) */
+	return sb->same_domain && party_domain != NULL &&
+	       sent_by_domain != NULL &&
+	       g_ascii_strcasecmp(party_domain, sent_by_domain) == 0;
+}
+
+void handler_sent_by_init(struct handler *h, const struct ical_object *stored,
+			  struct handler_sent_by *sb_r)
+{
+	char *policy = handler_pref(h, "trusted_sent_by");
+
+	sb_r->h = h;
+	sb_r->stored = stored;
+	sb_r->same_domain = g_strcmp0(policy, "same-domain") == 0;
+	sb_r->trust.counts = handler_sent_by_counts;
+	sb_r->trust.data = sb_r;
+	g_free(policy);
+}
+
+void handler_sender_attendees(struct handler *h,
+			      const struct ical_object *stored,
+			      icalcomponent *comp, GPtrArray *props_r)
+{
+	struct handler_sent_by sb;
+
+	handler_sent_by_init(h, stored, &sb);
+	itip_sender_attendees(comp, &sb.trust, h->senders, props_r);
+}
+
+bool handler_sender_organises(struct handler *h, const struct ical_object *obj,
+			      const struct ical_object *stored)
+{
+	struct handler_sent_by sb;
+
+	handler_sent_by_init(h, stored, &sb);
+	return itip_sender_organises(obj, &sb.trust, h->senders);
+}
+
+static bool handler_sent_by_any(icalproperty_kind kind, const char *party,
+				const char *sent_by, void *data)
+{
+	(void)kind;
+	(void)party;
+	(void)sent_by;
+	(void)data;
+	return true;
+}
+
+/* The sender is named only as a SENT-BY that was not trusted: the reason
+   says so, since that is what the user (or the site) can change. */
+static bool handler_sender_only_sent_by(struct handler *h,
+					const struct ical_object *obj)
+{
+	const struct itip_sent_by any = { handler_sent_by_any, NULL };
+
+	return itip_sender_organises(obj, &any, h->senders);
+}
+
 bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
 			     struct imip_part_result *pr)
 {
+	struct ical_object *stored = NULL;
+	const char *error;
 	char *other = NULL;
 	char *organiser = itip_object_organiser(obj, &other);
 	bool ok = false;
@@ -455,12 +553,22 @@ bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
 				"the components name different organisers "
 				"(%s and %s); an event has one organiser",
 				organiser, other);
-	else if (!itip_sender_organises(obj, h->senders))
+	/* the stored copy says which SENT-BY acts for the organiser */
+	else if (obj->uid != NULL &&
+		 calstore_load(h->su, obj->uid, &stored, &error) < 0)
+		handler_store_error(h, pr, "reading the event", error);
+	else if (!handler_sender_organises(h, obj, stored))
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED,
-				"sender %s is not the organiser %s",
-				handler_sender_name(h), organiser);
+				"sender %s is not the organiser %s%s",
+				handler_sender_name(h), organiser,
+				handler_sender_only_sent_by(h, obj) ?
+				" (its SENT-BY is not a known delegate: the "
+				"stored copy does not name it; see "
+				"trusted_sent_by)" : "");
 	else
 		ok = true;
+	if (stored != NULL)
+		ical_object_free(stored);
 	g_free(organiser);
 	g_free(other);
 	return ok;
@@ -622,22 +730,77 @@ static bool handler_replace_attendee(icalcomponent *target,
 	return changed;
 }
 
-static bool handler_delegator_is_stored(icalcomponent *target,
-					icalproperty *incoming)
+/* The delegator's copy (stored, or the same message) says it delegated
+   to `delegate`: `delegator`'s ATTENDEE in comp has DELEGATED-TO naming
+   the delegate. */
+static bool handler_comp_confirms(icalcomponent *comp, const char *delegator,
+				  const char *delegate)
 {
-	icalparameter *param = icalproperty_get_first_parameter(
-		incoming, ICAL_DELEGATEDFROM_PARAMETER);
+	return ical_find_attendee(comp, delegator) != NULL &&
+	       itip_attendee_delegated_to(comp, delegator, delegate);
+}
 
-	/* RFC 5546 2.1.5 / 3.2.3: a delegate's REPLY names the delegator */
-	for (; param != NULL;
-	     param = icalproperty_get_next_parameter(incoming,
-						     ICAL_DELEGATEDFROM_PARAMETER)) {
-		const char *from = icalparameter_get_delegatedfrom(param);
+static bool handler_stored_confirms(const struct ical_object *stored,
+				    icalcomponent *target,
+				    const char *delegator, const char *delegate)
+{
+	GPtrArray *comps;
+	bool confirmed = false;
 
-		if (from != NULL && ical_find_attendee(target, from) != NULL)
-			return true;
+	if (target != NULL)
+		return handler_comp_confirms(target, delegator, delegate);
+	comps = ical_object_components(stored);
+	for (unsigned int i = 0; i < comps->len && !confirmed; i++)
+		confirmed = handler_comp_confirms(g_ptr_array_index(comps, i),
+						  delegator, delegate);
+	g_ptr_array_free(comps, TRUE);
+	return confirmed;
+}
+
+/* The message's own word counts only for an attendee the sender speaks
+   for: the delegator's REPLY carrying both entries (RFC 5546 3.2.2.3). */
+static bool handler_message_confirms(icalcomponent *in, const GPtrArray *props,
+				     const char *delegator, const char *delegate)
+{
+	icalproperty *prop = ical_find_attendee(in, delegator);
+
+	for (unsigned int i = 0; prop != NULL && i < props->len; i++) {
+		if (g_ptr_array_index(props, i) == prop)
+			return itip_attendee_delegated_to(in, delegator, delegate);
 	}
 	return false;
+}
+
+bool handler_is_confirmed_delegate(const struct ical_object *stored,
+				   icalcomponent *target, icalcomponent *in,
+				   const GPtrArray *props,
+				   icalproperty *delegate_prop)
+{
+	char *delegate = ical_property_address(delegate_prop);
+	icalparameter *param;
+	bool confirmed = false;
+
+	/* RFC 5546 3.2.2.3: a delegate's REPLY names the delegator in
+	   DELEGATED-FROM, and the delegator's REPLY names the delegate in
+	   DELEGATED-TO.  Anyone can write the first; only the second, from
+	   the delegator, makes the delegate an attendee. */
+	for (param = delegate == NULL ? NULL :
+		     icalproperty_get_first_parameter(delegate_prop,
+						      ICAL_DELEGATEDFROM_PARAMETER);
+	     param != NULL && !confirmed;
+	     param = icalproperty_get_next_parameter(delegate_prop,
+						     ICAL_DELEGATEDFROM_PARAMETER)) {
+		char *from = address_normalize(icalparameter_get_delegatedfrom(param));
+
+		confirmed = from != NULL && strcmp(from, delegate) != 0 &&
+			(target != NULL ? ical_find_attendee(target, from) != NULL :
+			 itip_object_has_attendee(stored, from)) &&
+			(handler_stored_confirms(stored, target, from, delegate) ||
+			 handler_message_confirms(in, props, from, delegate));
+		g_free(from);
+	}
+	g_free(delegate);
+	return confirmed;
 }
 
 static icalcomponent *handler_reply_target(struct handler *h,
@@ -735,7 +898,9 @@ int handler_merge_reply(struct handler *h, struct ical_object *stored,
 			ical_find_attendee(target, address);
 
 		if (existing == NULL &&
-		    !(allow_delegates && handler_delegator_is_stored(target, incoming))) {
+		    !(allow_delegates &&
+		      handler_is_confirmed_delegate(stored, target, in, props,
+						    incoming))) {
 			handler_outcome(pr, IMIP_OUTCOME_REJECTED,
 					"%s is not an attendee of the event",
 					address != NULL ? address : "(no address)");

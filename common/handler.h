@@ -115,14 +115,36 @@ bool handler_check_expandable(struct handler *h, const struct ical_object *obj,
 /* A preference's effective value (newly allocated). */
 char *handler_pref(struct handler *h, const char *name);
 
-#endif
-
 /* The address the log and reasons name as "the sender": From, else the
    first sender. */
 const char *handler_sender_name(const struct handler *h);
 
-/* Identity of an organiser method (DESIGN.md rule 4): the ORGANIZER (or
-   its SENT-BY) must be a sender.  Returns false with the outcome set. */
+/* Which SENT-BY of an incoming message speaks for its party (the trust
+   of itip_sender_*()): one the stored copy of the object already names
+   for that party; the calendar address for an attendee of this site (the
+   agent's own answers for its users and resources); and, with the
+   preference trusted_sent_by = same-domain, one in the party's domain.
+   `stored` (may be NULL) must outlive the use of sb_r->trust. */
+struct handler_sent_by {
+	struct handler *h;
+	const struct ical_object *stored;
+	bool same_domain;
+	struct itip_sent_by trust;
+};
+void handler_sent_by_init(struct handler *h, const struct ical_object *stored,
+			  struct handler_sent_by *sb_r);
+
+/* itip_sender_attendees() / itip_sender_organises() with that trust. */
+void handler_sender_attendees(struct handler *h,
+			      const struct ical_object *stored,
+			      icalcomponent *comp, GPtrArray *props_r);
+bool handler_sender_organises(struct handler *h, const struct ical_object *obj,
+			      const struct ical_object *stored);
+
+/* Identity of an organiser method (DESIGN.md rule 4): the ORGANIZER, or
+   a SENT-BY handler_sent_by_init() trusts (judged against the user's
+   stored copy of the object), must be a sender.  Returns false with the
+   outcome set. */
 bool handler_check_organiser(struct handler *h, const struct ical_object *obj,
 			     struct imip_part_result *pr);
 
@@ -153,7 +175,8 @@ bool handler_is_instance(struct handler *h, const struct ical_object *stored,
    into the stored copy, instance by instance (a new override is created
    for an instance of the recurrence set, and only kept when the reply
    changes it).  With allow_delegates, an attendee who is not stored is
-   added if DELEGATED-FROM names a stored attendee; otherwise (a party
+   added if handler_is_confirmed_delegate() in the target component;
+   otherwise (a party
    crasher) the outcome is rejected.  Returns -1 on store error, 0 when
    the outcome was set and this component is not applied (no such
    instance, a cancelled event, an older version: no_action; a party
@@ -164,6 +187,18 @@ int handler_merge_reply(struct handler *h, struct ical_object *stored,
 			icalcomponent *in, const GPtrArray *props,
 			bool allow_delegates, struct imip_part_result *pr,
 			bool *changed_r, const char **error_r);
+
+/* A REPLY's ATTENDEE `delegate_prop`, one of the sender's `props` in the
+   REPLY component `in`, is a delegate (RFC 5546 3.2.2.3): one of its
+   DELEGATED-FROM names an attendee of the stored event whose ATTENDEE
+   has DELEGATED-TO naming the delegate, either in the stored copy
+   (`target`, or any component of `stored` when target is NULL) or in
+   `in` itself when that delegator's entry is one of `props` (the sender
+   speaks for the delegator too). */
+bool handler_is_confirmed_delegate(const struct ical_object *stored,
+				   icalcomponent *target, icalcomponent *in,
+				   const GPtrArray *props,
+				   icalproperty *delegate_prop);
 
 /* Cancel what a CANCEL object names (whole event or instances) in the
    store: components move to cancellations with STATUS:CANCELLED and the
@@ -180,3 +215,5 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 int handler_apply_add(struct handler *h, const struct ical_object *add,
 		      bool queue, struct imip_part_result *pr,
 		      const char **error_r);
+
+#endif

@@ -89,20 +89,84 @@ static bool itip_senders_contain(const GPtrArray *senders, const char *address)
 	return false;
 }
 
-bool itip_sender_is_organiser(icalcomponent *comp, const GPtrArray *senders)
+/* A SENT-BY on `prop` that is a sender and that trust accepts for the
+   property's own address. */
+static bool itip_sent_by_is_sender(icalproperty *prop, const char *party,
+				   const struct itip_sent_by *trust,
+				   const GPtrArray *senders)
 {
-	char *organiser = ical_organizer_of(comp);
-	char *sent_by = ical_organizer_sent_by(comp);
-	bool match = itip_senders_contain(senders, organiser) ||
-		     itip_senders_contain(senders, sent_by);
+	char *sent_by;
+	bool match;
 
-	g_free(organiser);
+	if (trust == NULL || trust->counts == NULL || party == NULL)
+		return false;
+	sent_by = ical_property_sent_by(prop);
+	match = itip_senders_contain(senders, sent_by) &&
+		trust->counts(icalproperty_isa(prop), party, sent_by,
+			      trust->data);
 	g_free(sent_by);
 	return match;
 }
 
-void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
-			   GPtrArray *props_r)
+/* prop (an ORGANIZER or ATTENDEE) is `party`'s and has SENT-BY sent_by. */
+static bool itip_property_names_sent_by(icalproperty *prop, const char *party,
+					const char *sent_by)
+{
+	char *address = ical_property_address(prop);
+	char *known = g_strcmp0(address, party) == 0 ?
+		ical_property_sent_by(prop) : NULL;
+	bool named = known != NULL && strcmp(known, sent_by) == 0;
+
+	g_free(address);
+	g_free(known);
+	return named;
+}
+
+static bool itip_component_names_sent_by(icalcomponent *comp,
+					 const char *party,
+					 const char *sent_by)
+{
+	return itip_property_names_sent_by(
+		icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY),
+		party, sent_by) ||
+	       itip_property_names_sent_by(ical_find_attendee(comp, party),
+					   party, sent_by);
+}
+
+bool itip_object_names_sent_by(const struct ical_object *stored,
+			       const char *party, const char *sent_by)
+{
+	GPtrArray *comps;
+	bool named = false;
+
+	if (stored == NULL || party == NULL || sent_by == NULL)
+		return false;
+	comps = ical_object_components(stored);
+	for (unsigned int i = 0; i < comps->len && !named; i++)
+		named = itip_component_names_sent_by(g_ptr_array_index(comps, i),
+						     party, sent_by);
+	g_ptr_array_free(comps, TRUE);
+	return named;
+}
+
+bool itip_sender_is_organiser(icalcomponent *comp,
+			      const struct itip_sent_by *trust,
+			      const GPtrArray *senders)
+{
+	icalproperty *prop = icalcomponent_get_first_property(
+		comp, ICAL_ORGANIZER_PROPERTY);
+	char *organiser = prop == NULL ? NULL : ical_property_address(prop);
+	bool match = itip_senders_contain(senders, organiser) ||
+		     (prop != NULL &&
+		      itip_sent_by_is_sender(prop, organiser, trust, senders));
+
+	g_free(organiser);
+	return match;
+}
+
+void itip_sender_attendees(icalcomponent *comp,
+			   const struct itip_sent_by *trust,
+			   const GPtrArray *senders, GPtrArray *props_r)
 {
 	icalproperty *prop;
 
@@ -110,14 +174,27 @@ void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
 	     prop != NULL;
 	     prop = icalcomponent_get_next_property(comp, ICAL_ATTENDEE_PROPERTY)) {
 		char *address = ical_property_address(prop);
-		char *sent_by = ical_property_sent_by(prop);
 
 		if (itip_senders_contain(senders, address) ||
-		    itip_senders_contain(senders, sent_by))
+		    itip_sent_by_is_sender(prop, address, trust, senders))
 			g_ptr_array_add(props_r, prop);
 		g_free(address);
-		g_free(sent_by);
 	}
+}
+
+bool itip_attendee_delegated_to(icalcomponent *comp, const char *delegator,
+				const char *delegate)
+{
+	icalproperty *prop = ical_find_attendee(comp, delegator);
+	icalparameter *param;
+	bool named = false;
+
+	for (param = prop == NULL ? NULL :
+		     icalproperty_get_first_parameter(prop, ICAL_DELEGATEDTO_PARAMETER);
+	     param != NULL && !named;
+	     param = icalproperty_get_next_parameter(prop, ICAL_DELEGATEDTO_PARAMETER))
+		named = address_equal(icalparameter_get_delegatedto(param), delegate);
+	return named;
 }
 
 icalcomponent *itip_object_first(const struct ical_object *obj)
@@ -179,6 +256,7 @@ char *itip_object_organiser(const struct ical_object *obj, char **other_r)
 }
 
 bool itip_sender_organises(const struct ical_object *obj,
+			   const struct itip_sent_by *trust,
 			   const GPtrArray *senders)
 {
 	GPtrArray *comps = ical_object_components(obj);
@@ -190,7 +268,7 @@ bool itip_sender_organises(const struct ical_object *obj,
 		if (icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY) == NULL)
 			continue;
 		named = true;
-		all = itip_sender_is_organiser(comp, senders);
+		all = itip_sender_is_organiser(comp, trust, senders);
 	}
 	g_ptr_array_free(comps, TRUE);
 	return named && all;

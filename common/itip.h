@@ -47,14 +47,46 @@ bool itip_method_is_organiser(enum itip_method method);
 enum itip_newness itip_compare(icalcomponent *incoming, icalcomponent *stored,
 			       bool lenient);
 
-/* true if the component's ORGANIZER, or its SENT-BY, is one of `senders`
-   (normalised addresses). */
-bool itip_sender_is_organiser(icalcomponent *comp, const GPtrArray *senders);
+/* Whether `sent_by`, the SENT-BY an incoming message writes on the
+   ORGANIZER or ATTENDEE (`kind`) `party` (both normalised), speaks for
+   party.
+   RFC 5546 3.2 and RFC 6047 3 make SENT-BY a delegate acting for the
+   party, but say nothing of how the delegate is known; the message
+   itself cannot say, since anyone can write any SENT-BY.  The handlers
+   decide (handler_sent_by_counts()). */
+typedef bool itip_sent_by_fn(icalproperty_kind kind, const char *party,
+			     const char *sent_by, void *data);
 
-/* The ATTENDEE properties of comp whose address or SENT-BY is one of
-   senders (pointers into comp). */
-void itip_sender_attendees(icalcomponent *comp, const GPtrArray *senders,
-			   GPtrArray *props_r);
+struct itip_sent_by {
+	itip_sent_by_fn *counts;
+	void *data;
+};
+
+/* true if some component of `stored` names `sent_by` as the SENT-BY of
+   its ORGANIZER or of an ATTENDEE whose address is `party` (normalised
+   addresses): the party's delegate is known from the copy already held.
+   false when stored is NULL. */
+bool itip_object_names_sent_by(const struct ical_object *stored,
+			       const char *party, const char *sent_by);
+
+/* true if the component's ORGANIZER is one of `senders` (normalised
+   addresses), or its SENT-BY is and `trust` accepts that SENT-BY (trust
+   NULL: a SENT-BY never counts). */
+bool itip_sender_is_organiser(icalcomponent *comp,
+			      const struct itip_sent_by *trust,
+			      const GPtrArray *senders);
+
+/* The ATTENDEE properties of comp whose address is one of senders, or
+   whose SENT-BY is one and `trust` accepts it for that attendee
+   (pointers into comp). */
+void itip_sender_attendees(icalcomponent *comp,
+			   const struct itip_sent_by *trust,
+			   const GPtrArray *senders, GPtrArray *props_r);
+
+/* true if `delegator`'s ATTENDEE in comp has a DELEGATED-TO naming
+   `delegate` (normalised addresses; RFC 5546 3.2.2.3). */
+bool itip_attendee_delegated_to(icalcomponent *comp, const char *delegator,
+				const char *delegate);
 
 /* true if `address` is an ATTENDEE of the master or of any override. */
 bool itip_object_has_attendee(const struct ical_object *obj,
@@ -72,9 +104,11 @@ bool itip_object_has_attendee(const struct ical_object *obj,
 char *itip_object_organiser(const struct ical_object *obj, char **other_r);
 
 /* true if every component that names an ORGANIZER names one of
-   `senders` as that ORGANIZER or its SENT-BY, and at least one does
-   (DESIGN.md rule 4, for each component an organiser method carries). */
+   `senders` as that ORGANIZER or as a SENT-BY `trust` accepts, and at
+   least one does (DESIGN.md rule 4, for each component an organiser
+   method carries). */
 bool itip_sender_organises(const struct ical_object *obj,
+			   const struct itip_sent_by *trust,
 			   const GPtrArray *senders);
 
 /* true if `address` is the organiser of the object: the ORGANIZER every

@@ -22,6 +22,8 @@ static const char *const prefs_incoming[] = {
 static const char *const prefs_organiser_replacement[] = {
 	"attendee", "any", "never", NULL };
 static const char *const prefs_participating[] = { "participate", "no", NULL };
+static const char *const prefs_trusted_sent_by[] = {
+	"known", "same-domain", NULL };
 
 const struct prefs_def prefs_table[] = {
 	{ "CN", PREFS_KIND_TEXT, NULL, NULL },
@@ -56,6 +58,9 @@ const struct prefs_def prefs_table[] = {
 	{ "recurring_conflicts", PREFS_KIND_TEXT, "0 0", NULL },
 	{ "scheduling_function", PREFS_KIND_LINES, "schedule_in_freebusy",
 	  NULL },
+	/* ours: which SENT-BY of an incoming message speaks for its
+	   organiser or attendee (handler_sent_by_init(), security.md 2.1) */
+	{ "trusted_sent_by", PREFS_KIND_ENUM, "known", prefs_trusted_sent_by },
 	{ NULL, 0, NULL, NULL },
 };
 

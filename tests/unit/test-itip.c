@@ -90,26 +90,61 @@ static void test_newness(void **state)
 	icalcomponent_free(nostamp);
 }
 
+/* A trust for the tests: accepts the one (party, sent_by) it holds. */
+struct test_trust {
+	const char *party, *sent_by;
+	icalproperty_kind kind;
+};
+
+static bool test_trust_counts(icalproperty_kind kind, const char *party,
+			      const char *sent_by, void *data)
+{
+	const struct test_trust *t = data;
+
+	return kind == t->kind && strcmp(party, t->party) == 0 &&
+	       strcmp(sent_by, t->sent_by) == 0;
+}
+
 static void test_identity(void **state)
 {
 	icalcomponent *comp = vevent(
 		"ORGANIZER;SENT-BY=\"mailto:Secretary@Example.com\":mailto:Paul.Boddie@example.com\r\n"
 		"ATTENDEE;PARTSTAT=ACCEPTED:mailto:vincent.vole@example.com\r\n"
-		"ATTENDEE:MAILTO:harvey.horse@example.com\r\n");
+		"ATTENDEE;SENT-BY=\"mailto:x@example.net\":MAILTO:harvey.horse@example.com\r\n");
 	GPtrArray *from_org = senders("paul.boddie@example.com", NULL);
 	GPtrArray *from_sec = senders("secretary@example.com", NULL);
-	GPtrArray *from_att = senders("x@example.net", "harvey.horse@example.com", NULL);
+	GPtrArray *from_att = senders("y@example.net", "harvey.horse@example.com", NULL);
+	GPtrArray *from_x = senders("x@example.net", NULL);
 	GPtrArray *props = g_ptr_array_new();
+	struct test_trust secretary = {
+		"paul.boddie@example.com", "secretary@example.com",
+		ICAL_ORGANIZER_PROPERTY,
+	};
+	struct test_trust x_for_harvey = {
+		"harvey.horse@example.com", "x@example.net",
+		ICAL_ATTENDEE_PROPERTY,
+	};
+	const struct itip_sent_by trust_secretary = { test_trust_counts, &secretary };
+	const struct itip_sent_by trust_x = { test_trust_counts, &x_for_harvey };
 
 	(void)state;
-	assert_true(itip_sender_is_organiser(comp, from_org));
-	assert_true(itip_sender_is_organiser(comp, from_sec));
-	assert_false(itip_sender_is_organiser(comp, from_att));
-	itip_sender_attendees(comp, from_att, props);
+	assert_true(itip_sender_is_organiser(comp, NULL, from_org));
+	/* a SENT-BY counts only when the trust accepts it */
+	assert_false(itip_sender_is_organiser(comp, NULL, from_sec));
+	assert_true(itip_sender_is_organiser(comp, &trust_secretary, from_sec));
+	assert_false(itip_sender_is_organiser(comp, &trust_x, from_sec));
+	assert_false(itip_sender_is_organiser(comp, &trust_secretary, from_att));
+	itip_sender_attendees(comp, NULL, from_att, props);
 	assert_int_equal(props->len, 1);
 	g_ptr_array_set_size(props, 0);
-	itip_sender_attendees(comp, from_org, props);
+	itip_sender_attendees(comp, NULL, from_org, props);
 	assert_int_equal(props->len, 0);
+	itip_sender_attendees(comp, NULL, from_x, props);
+	assert_int_equal(props->len, 0);
+	itip_sender_attendees(comp, &trust_secretary, from_x, props);
+	assert_int_equal(props->len, 0);
+	itip_sender_attendees(comp, &trust_x, from_x, props);
+	assert_int_equal(props->len, 1);
 	assert_int_equal(itip_partstat_of(comp, "vincent.vole@example.com"),
 			 ICAL_PARTSTAT_ACCEPTED);
 	/* RFC 5545 3.2.12: no PARTSTAT means NEEDS-ACTION */
@@ -121,9 +156,58 @@ static void test_identity(void **state)
 	g_ptr_array_free(from_org, TRUE);
 	g_ptr_array_free(from_sec, TRUE);
 	g_ptr_array_free(from_att, TRUE);
+	g_ptr_array_free(from_x, TRUE);
 	icalcomponent_free(comp);
 }
 
+/* The stored copy names a party's delegate: on the ORGANIZER or on that
+   party's ATTENDEE, in any component; never another party's. */
+static void test_object_names_sent_by(void **state)
+{
+	struct ical_object *obj = test_object_of(
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"ORGANIZER:mailto:paul.boddie@example.com\r\n"
+		"ATTENDEE;SENT-BY=\"mailto:x@example.net\":mailto:vincent.vole@example.com\r\n"
+		"DTSTART:20141126T150000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n"
+		"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
+		"RECURRENCE-ID:20141127T150000Z\r\n"
+		"ORGANIZER;SENT-BY=\"MAILTO:Secretary@example.com\":mailto:paul.boddie@example.com\r\n"
+		"DTSTART:20141127T160000Z\r\nEND:VEVENT\r\n");
+
+	(void)state;
+	assert_true(itip_object_names_sent_by(obj, "paul.boddie@example.com",
+					       "secretary@example.com"));
+	assert_true(itip_object_names_sent_by(obj, "vincent.vole@example.com",
+					       "x@example.net"));
+	assert_false(itip_object_names_sent_by(obj, "vincent.vole@example.com",
+						"secretary@example.com"));
+	assert_false(itip_object_names_sent_by(obj, "paul.boddie@example.com",
+						"x@example.net"));
+	assert_false(itip_object_names_sent_by(obj, "harvey.horse@example.com",
+						"x@example.net"));
+	assert_false(itip_object_names_sent_by(NULL, "paul.boddie@example.com",
+						"secretary@example.com"));
+	ical_object_free(obj);
+}
+
+/* RFC 5546 3.2.2.3: DELEGATED-TO on the delegator's ATTENDEE. */
+static void test_delegated_to(void **state)
+{
+	icalcomponent *comp = vevent(
+		"ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO=\"mailto:Harvey.Horse@example.com\":mailto:vincent.vole@example.com\r\n"
+		"ATTENDEE;DELEGATED-FROM=\"mailto:vincent.vole@example.com\":mailto:harvey.horse@example.com\r\n");
+
+	(void)state;
+	assert_true(itip_attendee_delegated_to(comp, "vincent.vole@example.com",
+					       "harvey.horse@example.com"));
+	assert_false(itip_attendee_delegated_to(comp, "harvey.horse@example.com",
+						"vincent.vole@example.com"));
+	assert_false(itip_attendee_delegated_to(comp, "vincent.vole@example.com",
+						"mallory@evil.example"));
+	assert_false(itip_attendee_delegated_to(comp, "nobody@example.com",
+						"harvey.horse@example.com"));
+	icalcomponent_free(comp);
+}
 
 static const char series[] =
 	"BEGIN:VEVENT\r\nUID:s@example.com\r\n"
@@ -146,6 +230,11 @@ static void test_object_organiser(void **state)
 	struct ical_object *obj = test_object_of(text);
 	GPtrArray *from_org = senders("paul.boddie@example.com", NULL);
 	GPtrArray *from_sec = senders("secretary@example.com", NULL);
+	struct test_trust secretary = {
+		"paul.boddie@example.com", "secretary@example.com",
+		ICAL_ORGANIZER_PROPERTY,
+	};
+	const struct itip_sent_by trust = { test_trust_counts, &secretary };
 	char *other = NULL;
 	char *organiser = itip_object_organiser(obj, &other);
 
@@ -153,10 +242,10 @@ static void test_object_organiser(void **state)
 	assert_string_equal(organiser, "paul.boddie@example.com");
 	assert_null(other);
 	assert_true(itip_object_is_organised_by(obj, "paul.boddie@example.com"));
-	assert_true(itip_sender_organises(obj, from_org));
+	assert_true(itip_sender_organises(obj, NULL, from_org));
 	/* the SENT-BY is on the master only: the override's ORGANIZER is not
 	   sent by the secretary */
-	assert_false(itip_sender_organises(obj, from_sec));
+	assert_false(itip_sender_organises(obj, &trust, from_sec));
 	g_free(organiser);
 	ical_object_free(obj);
 	g_free(text);
@@ -173,7 +262,7 @@ static void test_object_organiser(void **state)
 	assert_string_equal(other, "mallory@evil.example");
 	assert_false(itip_object_is_organised_by(obj, "paul.boddie@example.com"));
 	assert_false(itip_object_is_organised_by(obj, "mallory@evil.example"));
-	assert_false(itip_sender_organises(obj, from_org));
+	assert_false(itip_sender_organises(obj, NULL, from_org));
 	g_free(organiser);
 	g_free(other);
 	ical_object_free(obj);
@@ -199,7 +288,7 @@ static void test_object_organiser(void **state)
 			"DTSTART:20141126T150000Z\r\nEND:VEVENT\r\n");
 	assert_null(itip_object_organiser(obj, &other));
 	assert_null(other);
-	assert_false(itip_sender_organises(obj, from_org));
+	assert_false(itip_sender_organises(obj, NULL, from_org));
 	ical_object_free(obj);
 	g_ptr_array_free(from_org, TRUE);
 	g_ptr_array_free(from_sec, TRUE);
@@ -259,6 +348,8 @@ int main(void)
 		cmocka_unit_test(test_method_roles),
 		cmocka_unit_test(test_newness),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_object_names_sent_by),
+		cmocka_unit_test(test_delegated_to),
 		cmocka_unit_test(test_object_organiser),
 		cmocka_unit_test(test_keep_answer),
 	};

@@ -51,6 +51,7 @@ static void test_table(void **state)
 		{ "permitted_times", NULL },
 		{ "recurring_conflicts", "0 0" },
 		{ "scheduling_function", "schedule_in_freebusy" },
+		{ "trusted_sent_by", "known" },
 	};
 	size_t n = 0;
 
@@ -99,6 +100,7 @@ static void test_enums(void **state)
 	assert_invalid("incoming", "summary");
 	assert_valid("organiser_replacement", "any");
 	assert_valid("organiser_replacement", "never");
+	assert_valid("trusted_sent_by", "same-domain");
 	assert_valid("participating", "no");
 	assert_invalid("participating", "");
 	assert_invalid("participating", "no\n");
