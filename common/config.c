@@ -31,6 +31,8 @@ enum config_type {
 	CONFIG_TYPE_AUTHSERV_IDS,	/* tokens separated by commas/spaces */
 	CONFIG_TYPE_HEADER,	/* "Name: value" */
 	CONFIG_TYPE_PORTS,	/* TCP ports separated by commas/spaces */
+	CONFIG_TYPE_STORE_BACKEND,	/* file | postgresql */
+	CONFIG_TYPE_CONNINFO,	/* a libpq connection string */
 };
 
 struct config_key {
@@ -48,6 +50,9 @@ struct config_key {
 #define CONFIG_MAX_HORIZON_DAYS 36500
 
 static const struct config_key config_keys[] = {
+	CONFIG_KEY("store_backend", CONFIG_TYPE_STORE_BACKEND, store_backend,
+		   0),
+	CONFIG_KEY("store_conninfo", CONFIG_TYPE_CONNINFO, store_conninfo, 0),
 	CONFIG_KEY("store_dir", CONFIG_TYPE_PATH, store_dir, 0),
 	CONFIG_KEY("preferences_dir", CONFIG_TYPE_PATH, preferences_dir, 0),
 	CONFIG_KEY("journal_dir", CONFIG_TYPE_PATH, journal_dir, 0),
@@ -147,6 +152,8 @@ struct imip_config *imip_config_new_defaults(void)
 	struct imip_config *config = g_new0(struct imip_config, 1);
 	char *host = g_ascii_strdown(g_get_host_name(), -1);
 
+	config->store_backend = IMIP_STORE_BACKEND_FILE;
+	config->store_conninfo = NULL;
 	config->store_dir = g_strdup("/var/lib/imip-agent/store");
 	config->preferences_dir = g_strdup("/var/lib/imip-agent/preferences");
 	config->journal_dir = g_strdup("/var/lib/imip-agent/journal");
@@ -194,6 +201,7 @@ void imip_config_free(struct imip_config **config)
 		return;
 	c = *config;
 	*config = NULL;
+	g_free(c->store_conninfo);
 	g_free(c->store_dir);
 	g_free(c->preferences_dir);
 	g_free(c->journal_dir);
@@ -533,6 +541,24 @@ static bool config_parse_ports(const char *value, GArray *ports,
 	return ok;
 }
 
+/* A libpq connection string ("host=/run/postgresql dbname=imip" or a
+   postgresql:// URI) is checked by libpq when the store connects; here
+   only that it is one line of text, so that a stray control character
+   is reported with the line it is on. */
+static bool config_parse_conninfo(char **field, const char *value,
+				  const char **error_r)
+{
+	for (const char *p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*error_r = "control character in the connection string";
+			return false;
+		}
+	}
+	g_free(*field);
+	*field = g_strdup(value);
+	return true;
+}
+
 static bool config_set_value(struct imip_config *config,
 			     const struct config_key *key, const char *value,
 			     const char **error_r)
@@ -662,6 +688,18 @@ static bool config_set_value(struct imip_config *config,
 		return config_parse_header(config, value, error_r);
 	case CONFIG_TYPE_PORTS:
 		return config_parse_ports(value, *(GArray **)field, error_r);
+	case CONFIG_TYPE_STORE_BACKEND:
+		if (strcmp(value, "file") == 0)
+			config->store_backend = IMIP_STORE_BACKEND_FILE;
+		else if (strcmp(value, "postgresql") == 0)
+			config->store_backend = IMIP_STORE_BACKEND_POSTGRESQL;
+		else {
+			*error_r = "expected file or postgresql";
+			return false;
+		}
+		return true;
+	case CONFIG_TYPE_CONNINFO:
+		return config_parse_conninfo(str_field, value, error_r);
 	}
 	*error_r = "internal error: unknown key type";
 	return false;
@@ -805,6 +843,15 @@ int imip_config_parse(const char *text, size_t len, const char *origin,
 				  "dmarc needs trusted_authserv_ids (the "
 				  "authserv-id your MTA writes in "
 				  "Authentication-Results)");
+	}
+	if (ok && p.config->store_backend == IMIP_STORE_BACKEND_POSTGRESQL &&
+	    p.config->store_conninfo == NULL) {
+		p.line = GPOINTER_TO_UINT(g_hash_table_lookup(p.seen,
+							      "store_backend"));
+		ok = config_error(&p, "store_backend",
+				  "postgresql needs store_conninfo (a libpq "
+				  "connection string, e.g. \"host=/run/"
+				  "postgresql dbname=imip\")");
 	}
 	g_hash_table_destroy(p.seen);
 	if (!ok) {

@@ -50,7 +50,18 @@ enum imip_require_auth {
 	IMIP_REQUIRE_AUTH_DMARC,
 };
 
+/* store_backend (docs/store.md, docs/postgresql.md) */
+enum imip_store_backend {
+	IMIP_STORE_BACKEND_FILE,
+	IMIP_STORE_BACKEND_POSTGRESQL,
+};
+
 struct imip_config {
+	/* Where calendar state lives: the files below store_dir (default)
+	   or a PostgreSQL database reached with store_conninfo, a libpq
+	   connection string (required with postgresql; NULL unset). */
+	enum imip_store_backend store_backend;
+	char *store_conninfo;
 	char *store_dir;		/* /var/lib/imip-agent/store */
 	char *preferences_dir;		/* /var/lib/imip-agent/preferences */
 	char *journal_dir;		/* /var/lib/imip-agent/journal */

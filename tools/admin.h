@@ -32,4 +32,7 @@ void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* check FILE... (admin-check.c) */
 int cmd_check(struct admin *a);
 
+/* db-upgrade [--schema-dir DIR] (admin-db.c) */
+int cmd_db_upgrade(struct admin *a);
+
 #endif

@@ -31,6 +31,7 @@
  *	check [--role ROLE] [--user ADDR] [--sender ADDR] FILE...
  *		FILE: role= user= sender= method= uid= outcome= reason=
  *		replies=N [(to ADDR METHOD, ...)]
+ *	db-upgrade [--schema-dir DIR]	applied version file; version N
  * DIAGNOSTICS
  *	Exit status: 0 success; 1 not found; 64 usage error; 74 store or
  *	journal error; 78 configuration error.
@@ -891,6 +892,7 @@ static const struct admin_command {
 	{ "check", cmd_check,
 	  "check [--role person|resource|outgoing] [--user ADDR] "
 	  "[--sender ADDR] FILE..." },
+	{ "db-upgrade", cmd_db_upgrade, "db-upgrade [--schema-dir DIR]" },
 };
 
 static void admin_usage(FILE *out)
@@ -935,7 +937,10 @@ int main(int argc, char **argv)
 		g_free(error);
 		return ADMIN_EX_CONFIG;
 	}
-	if (store_open(a.config, &a.store, &error) < 0) {
+	/* db-upgrade prepares the database the store opens, so it runs
+	   without a store */
+	if (cmd->run != cmd_db_upgrade &&
+	    store_open(a.config, &a.store, &error) < 0) {
 		admin_error("%s", error);
 		g_free(error);
 		imip_config_free(&a.config);

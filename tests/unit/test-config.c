@@ -602,9 +602,69 @@ static void test_authentication_errors(void **state)
 	parse_fails("trusted_submission_header =\n", 1, "empty value");
 }
 
+/* store_backend and store_conninfo (docs/postgresql.md): the file store
+   by default; postgresql with a libpq connection string, kept as written
+   (quoted or not; libpq checks it when connecting). */
+static void test_store_backend(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	assert_int_equal(c->store_backend, IMIP_STORE_BACKEND_FILE);
+	assert_null(c->store_conninfo);
+	imip_config_free(&c);
+
+	c = parse_ok("store_backend = file\n");
+	assert_int_equal(c->store_backend, IMIP_STORE_BACKEND_FILE);
+	imip_config_free(&c);
+
+	c = parse_ok("store_backend = postgresql\n"
+		     "store_conninfo = host=/run/postgresql dbname=imip "
+		     "user=imip application_name='imip agent'\n");
+	assert_int_equal(c->store_backend, IMIP_STORE_BACKEND_POSTGRESQL);
+	assert_string_equal(c->store_conninfo,
+			    "host=/run/postgresql dbname=imip user=imip "
+			    "application_name='imip agent'");
+	imip_config_free(&c);
+
+	c = parse_ok("store_conninfo = \"postgresql://imip@db.example.com/"
+		     "imip?sslmode=verify-full\"\nstore_backend = postgresql\n");
+	assert_string_equal(c->store_conninfo,
+			    "postgresql://imip@db.example.com/imip?"
+			    "sslmode=verify-full");
+	imip_config_free(&c);
+
+	/* a conninfo beside the file store is kept (and unused) */
+	c = parse_ok("store_conninfo = dbname=imip\n");
+	assert_int_equal(c->store_backend, IMIP_STORE_BACKEND_FILE);
+	assert_string_equal(c->store_conninfo, "dbname=imip");
+	imip_config_free(&c);
+}
+
+static void test_store_backend_errors(void **state)
+{
+	(void)state;
+	parse_fails("store_backend = pgsql\n", 1,
+		    "store_backend: expected file or postgresql");
+	parse_fails("store_backend = PostgreSQL\n", 1,
+		    "expected file or postgresql");
+	parse_fails("store_backend =\n", 1, "store_backend: empty value");
+	/* postgresql without a database: the line of store_backend */
+	parse_fails("# site\nstore_backend = postgresql\n", 2,
+		    "store_backend: postgresql needs store_conninfo");
+	parse_fails("store_conninfo =\nstore_backend = postgresql\n", 1,
+		    "store_conninfo: empty value");
+	parse_fails("store_conninfo = \"dbname=imip\\tuser=x\"\n", 1,
+		    "store_conninfo: control character");
+	parse_fails("store_conninfo = dbname=a\nstore_conninfo = dbname=b\n",
+		    2, "duplicate key");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_store_backend),
+		cmocka_unit_test(test_store_backend_errors),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_authentication_keys),
 		cmocka_unit_test(test_authentication_errors),
