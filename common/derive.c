@@ -190,8 +190,9 @@ static void derive_tables_free(struct derive_tables *t)
 		g_hash_table_destroy(t->others);
 }
 
-/* Write a table only when its text changed: the file store rewrites whole
-   files, and most messages touch one or two tables. */
+/* Rebuild writes every table (the store rewrites only files whose content
+   changes, and converts tables of an earlier layout); *changed_r tells
+   whether the content changed. */
 static int derive_write_if_changed(const struct derive_params *p,
 				   enum store_fb_table table,
 				   const char *other, const struct fb_list *list,
@@ -200,10 +201,8 @@ static int derive_write_if_changed(const struct derive_params *p,
 {
 	GString *after = fb_list_format(list);
 	bool changed = strcmp(after->str, before) != 0;
-	int ret = 0;
+	int ret = store_fb_write(p->su, table, other, list, error_r);
 
-	if (changed)
-		ret = store_fb_write(p->su, table, other, list, error_r);
 	if (changed_r != NULL)
 		*changed_r = changed;
 	g_string_free(after, TRUE);
@@ -292,24 +291,54 @@ static int derive_uid_into(const struct derive_params *p,
 	return r;
 }
 
+/* Replace the UID's periods in every table that holds or will hold
+   some: the own table, and each freebusy-other table (those the UID
+   leaves get an empty list). */
+static int derive_tables_replace(const struct derive_params *p,
+				 struct derive_tables *t, const char *uid,
+				 bool *own_changed_r, const char **error_r)
+{
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	struct fb_list *none = fb_list_new();
+	GHashTableIter iter;
+	gpointer key, value;
+	int ret = store_fb_replace_uid(p->su, STORE_FB_OWN, NULL, uid, t->own,
+				       error_r);
+
+	*own_changed_r = ret > 0;
+	if (ret >= 0)
+		ret = store_fb_list_others(p->su, others, error_r);
+	for (guint i = 0; ret >= 0 && i < others->len; i++) {
+		const char *other = g_ptr_array_index(others, i);
+
+		if (g_hash_table_lookup(t->others, other) == NULL)
+			ret = store_fb_replace_uid(p->su, STORE_FB_OTHER, other,
+						   uid, none, error_r);
+	}
+	g_hash_table_iter_init(&iter, t->others);
+	while (ret >= 0 && g_hash_table_iter_next(&iter, &key, &value))
+		ret = store_fb_replace_uid(p->su, STORE_FB_OTHER, key, uid,
+					   value, error_r);
+	fb_list_free(&none);
+	g_ptr_array_free(others, TRUE);
+	return ret < 0 ? -1 : 0;
+}
+
 int derive_uid(const struct derive_params *p, const char *uid,
 	       bool *own_changed_r, const char **error_r)
 {
-	struct derive_tables t = { NULL, NULL };
-	struct derive_snapshot s = { NULL, NULL };
-	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	struct derive_tables t;
 	int ret = -1;
 
 	*own_changed_r = false;
-	if (derive_tables_read(p, &t, others, error_r) == 0) {
-		derive_snapshot_take(&t, &s);
-		if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
-		    derive_tables_write(p, &t, &s, own_changed_r, error_r) == 0)
-			ret = 0;
-	}
-	derive_snapshot_free(&s);
+	/* only this UID's periods: the store replaces them in place */
+	t.own = fb_list_new();
+	t.others = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 derive_fb_list_destroy);
+	if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
+	    derive_tables_replace(p, &t, uid, own_changed_r, error_r) == 0)
+		ret = 0;
 	derive_tables_free(&t);
-	g_ptr_array_free(others, TRUE);
 	return ret;
 }
 
@@ -365,7 +394,8 @@ int derive_publish(const struct derive_params *p, const char **error_r)
 	    !prefs_is(p->config, p->su, "freebusy_sharing", "share"))
 		return store_static_write(p->su, NULL, error_r);
 	own = fb_list_new();
-	if (store_fb_read(p->su, STORE_FB_OWN, NULL, own, error_r) < 0) {
+	if (store_fb_read_window(p->su, STORE_FB_OWN, NULL, p->now,
+				 p->now + horizon, own, error_r) < 0) {
 		fb_list_free(&own);
 		return -1;
 	}
