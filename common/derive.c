@@ -259,17 +259,41 @@ static int derive_tables_write(const struct derive_params *p,
 	return 0;
 }
 
-static void derive_tables_remove_uid(struct derive_tables *t, const char *uid)
+static void derive_list_remove_set(struct fb_list *list, GHashTable *uids)
 {
+	guint out = 0;
+
+	for (guint i = 0; i < list->periods->len; i++) {
+		struct fb_period *p = list->periods->pdata[i];
+
+		if (p->uid != NULL && g_hash_table_contains(uids, p->uid))
+			fb_period_free(p);
+		else
+			list->periods->pdata[out++] = p;
+	}
+	g_ptr_array_set_size(list->periods, out);
+}
+
+/* Drop the periods of every UID in `uids` from the tables in one pass
+   (rebuild: removing them one UID at a time costs N^2). */
+static void derive_tables_remove_uids(struct derive_tables *t,
+				      const GPtrArray *uids)
+{
+	GHashTable *set = g_hash_table_new(g_str_hash, g_str_equal);
 	GHashTableIter iter;
 	void *value;
 
-	fb_list_remove(t->own, uid, NULL);
+	for (guint i = 0; i < uids->len; i++)
+		g_hash_table_add(set, g_ptr_array_index(uids, i));
+	derive_list_remove_set(t->own, set);
 	g_hash_table_iter_init(&iter, t->others);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		fb_list_remove(value, uid, NULL);
+		derive_list_remove_set(value, set);
+	g_hash_table_destroy(set);
 }
 
+/* The tables must hold nothing of uid yet (derive_uid starts empty,
+   rebuild removes the stored UIDs first). */
 static int derive_uid_into(const struct derive_params *p,
 			   struct derive_tables *t, const char *uid,
 			   const char **error_r)
@@ -278,7 +302,6 @@ static int derive_uid_into(const struct derive_params *p,
 	struct fb_list *periods;
 	int r;
 
-	derive_tables_remove_uid(t, uid);
 	r = calstore_load(p->su, uid, &obj, error_r);
 	if (r <= 0)
 		return r;
@@ -354,6 +377,7 @@ int derive_rebuild(const struct derive_params *p, const char **error_r)
 	if (derive_tables_read(p, &t, others, error_r) == 0 &&
 	    store_object_list_uids(p->su, uids, error_r) >= 0) {
 		derive_snapshot_take(&t, &s);
+		derive_tables_remove_uids(&t, uids);
 		ret = 0;
 		for (unsigned int i = 0; i < uids->len && ret == 0; i++) {
 			/* An object whose recurrence is beyond the limits was
