@@ -190,8 +190,9 @@ static void derive_tables_free(struct derive_tables *t)
 		g_hash_table_destroy(t->others);
 }
 
-/* Write a table only when its text changed: the file store rewrites whole
-   files, and most messages touch one or two tables. */
+/* Rebuild writes every table (the store rewrites only files whose content
+   changes, and converts tables of an earlier layout); *changed_r tells
+   whether the content changed. */
 static int derive_write_if_changed(const struct derive_params *p,
 				   enum store_fb_table table,
 				   const char *other, const struct fb_list *list,
@@ -200,10 +201,8 @@ static int derive_write_if_changed(const struct derive_params *p,
 {
 	GString *after = fb_list_format(list);
 	bool changed = strcmp(after->str, before) != 0;
-	int ret = 0;
+	int ret = store_fb_write(p->su, table, other, list, error_r);
 
-	if (changed)
-		ret = store_fb_write(p->su, table, other, list, error_r);
 	if (changed_r != NULL)
 		*changed_r = changed;
 	g_string_free(after, TRUE);
@@ -260,17 +259,41 @@ static int derive_tables_write(const struct derive_params *p,
 	return 0;
 }
 
-static void derive_tables_remove_uid(struct derive_tables *t, const char *uid)
+static void derive_list_remove_set(struct fb_list *list, GHashTable *uids)
 {
+	guint out = 0;
+
+	for (guint i = 0; i < list->periods->len; i++) {
+		struct fb_period *p = list->periods->pdata[i];
+
+		if (p->uid != NULL && g_hash_table_contains(uids, p->uid))
+			fb_period_free(p);
+		else
+			list->periods->pdata[out++] = p;
+	}
+	g_ptr_array_set_size(list->periods, out);
+}
+
+/* Drop the periods of every UID in `uids` from the tables in one pass
+   (rebuild: removing them one UID at a time costs N^2). */
+static void derive_tables_remove_uids(struct derive_tables *t,
+				      const GPtrArray *uids)
+{
+	GHashTable *set = g_hash_table_new(g_str_hash, g_str_equal);
 	GHashTableIter iter;
 	void *value;
 
-	fb_list_remove(t->own, uid, NULL);
+	for (guint i = 0; i < uids->len; i++)
+		g_hash_table_add(set, g_ptr_array_index(uids, i));
+	derive_list_remove_set(t->own, set);
 	g_hash_table_iter_init(&iter, t->others);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		fb_list_remove(value, uid, NULL);
+		derive_list_remove_set(value, set);
+	g_hash_table_destroy(set);
 }
 
+/* The tables must hold nothing of uid yet (derive_uid starts empty,
+   rebuild removes the stored UIDs first). */
 static int derive_uid_into(const struct derive_params *p,
 			   struct derive_tables *t, const char *uid,
 			   const char **error_r)
@@ -279,7 +302,6 @@ static int derive_uid_into(const struct derive_params *p,
 	struct fb_list *periods;
 	int r;
 
-	derive_tables_remove_uid(t, uid);
 	r = calstore_load(p->su, uid, &obj, error_r);
 	if (r <= 0)
 		return r;
@@ -292,24 +314,54 @@ static int derive_uid_into(const struct derive_params *p,
 	return r;
 }
 
+/* Replace the UID's periods in every table that holds or will hold
+   some: the own table, and each freebusy-other table (those the UID
+   leaves get an empty list). */
+static int derive_tables_replace(const struct derive_params *p,
+				 struct derive_tables *t, const char *uid,
+				 bool *own_changed_r, const char **error_r)
+{
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	struct fb_list *none = fb_list_new();
+	GHashTableIter iter;
+	gpointer key, value;
+	int ret = store_fb_replace_uid(p->su, STORE_FB_OWN, NULL, uid, t->own,
+				       error_r);
+
+	*own_changed_r = ret > 0;
+	if (ret >= 0)
+		ret = store_fb_list_others(p->su, others, error_r);
+	for (guint i = 0; ret >= 0 && i < others->len; i++) {
+		const char *other = g_ptr_array_index(others, i);
+
+		if (g_hash_table_lookup(t->others, other) == NULL)
+			ret = store_fb_replace_uid(p->su, STORE_FB_OTHER, other,
+						   uid, none, error_r);
+	}
+	g_hash_table_iter_init(&iter, t->others);
+	while (ret >= 0 && g_hash_table_iter_next(&iter, &key, &value))
+		ret = store_fb_replace_uid(p->su, STORE_FB_OTHER, key, uid,
+					   value, error_r);
+	fb_list_free(&none);
+	g_ptr_array_free(others, TRUE);
+	return ret < 0 ? -1 : 0;
+}
+
 int derive_uid(const struct derive_params *p, const char *uid,
 	       bool *own_changed_r, const char **error_r)
 {
-	struct derive_tables t = { NULL, NULL };
-	struct derive_snapshot s = { NULL, NULL };
-	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	struct derive_tables t;
 	int ret = -1;
 
 	*own_changed_r = false;
-	if (derive_tables_read(p, &t, others, error_r) == 0) {
-		derive_snapshot_take(&t, &s);
-		if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
-		    derive_tables_write(p, &t, &s, own_changed_r, error_r) == 0)
-			ret = 0;
-	}
-	derive_snapshot_free(&s);
+	/* only this UID's periods: the store replaces them in place */
+	t.own = fb_list_new();
+	t.others = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 derive_fb_list_destroy);
+	if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
+	    derive_tables_replace(p, &t, uid, own_changed_r, error_r) == 0)
+		ret = 0;
 	derive_tables_free(&t);
-	g_ptr_array_free(others, TRUE);
 	return ret;
 }
 
@@ -325,6 +377,7 @@ int derive_rebuild(const struct derive_params *p, const char **error_r)
 	if (derive_tables_read(p, &t, others, error_r) == 0 &&
 	    store_object_list_uids(p->su, uids, error_r) >= 0) {
 		derive_snapshot_take(&t, &s);
+		derive_tables_remove_uids(&t, uids);
 		ret = 0;
 		for (unsigned int i = 0; i < uids->len && ret == 0; i++) {
 			/* An object whose recurrence is beyond the limits was
@@ -365,7 +418,8 @@ int derive_publish(const struct derive_params *p, const char **error_r)
 	    !prefs_is(p->config, p->su, "freebusy_sharing", "share"))
 		return store_static_write(p->su, NULL, error_r);
 	own = fb_list_new();
-	if (store_fb_read(p->su, STORE_FB_OWN, NULL, own, error_r) < 0) {
+	if (store_fb_read_window(p->su, STORE_FB_OWN, NULL, p->now,
+				 p->now + horizon, own, error_r) < 0) {
 		fb_list_free(&own);
 		return -1;
 	}

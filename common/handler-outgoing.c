@@ -275,7 +275,7 @@ static void outgoing_cancel(struct handler *h, struct ical_object *obj,
 static void outgoing_counter(struct handler *h, struct ical_object *obj,
 			     struct imip_part_result *pr)
 {
-	struct fb_list *offers = fb_list_new(), *proposed = fb_list_new();
+	struct fb_list *proposed = fb_list_new();
 	char *hold = handler_pref(h, "freebusy_offers");
 	time_t expires = 0;
 	bool endless;
@@ -292,16 +292,13 @@ static void outgoing_counter(struct handler *h, struct ical_object *obj,
 				 h->config->limits.instances, true, proposed,
 				 &endless, &error) < 0) {
 		handler_outcome(pr, IMIP_OUTCOME_REJECTED, "%s", error);
-	} else if (store_fb_read(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0) {
-		handler_store_error(h, pr, "reading offers", error);
 	} else {
 		unsigned int count = proposed->periods->len;
 
-		fb_list_remove(offers, obj->uid, NULL);
 		for (unsigned int i = 0; i < count; i++)
 			((struct fb_period *)g_ptr_array_index(proposed->periods, i))->expires = expires;
-		fb_list_merge(offers, proposed);
-		if (store_fb_write(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0)
+		if (store_fb_replace_uid(h->su, STORE_FB_OFFERS, NULL, obj->uid,
+					 proposed, &error) < 0)
 			handler_store_error(h, pr, "writing offers", error);
 		else
 			handler_outcome(pr, IMIP_OUTCOME_ADDED,
@@ -309,7 +306,6 @@ static void outgoing_counter(struct handler *h, struct ical_object *obj,
 					count);
 	}
 	g_free(hold);
-	fb_list_free(&offers);
 	fb_list_free(&proposed);
 }
 

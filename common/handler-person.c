@@ -710,12 +710,14 @@ static void person_declinecounter(struct handler *h, struct ical_object *obj,
 		return;
 	rid = ical_rid_of(itip_object_first(obj));
 	offers = fb_list_new();
-	if (store_fb_read(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0) {
+	if (store_fb_read_uid(h->su, STORE_FB_OFFERS, NULL, obj->uid, offers,
+			      &error) < 0) {
 		handler_store_error(h, pr, "reading offers", error);
 	} else if ((removed = fb_list_remove(offers, obj->uid, rid)) == 0) {
 		handler_outcome(pr, IMIP_OUTCOME_NO_ACTION,
 				"no counter-proposal of the user is held");
-	} else if (store_fb_write(h->su, STORE_FB_OFFERS, NULL, offers, &error) < 0) {
+	} else if (store_fb_replace_uid(h->su, STORE_FB_OFFERS, NULL, obj->uid,
+					offers, &error) < 0) {
 		handler_store_error(h, pr, "writing offers", error);
 	} else {
 		handler_outcome(pr, IMIP_OUTCOME_UPDATED,
@@ -739,6 +741,13 @@ static bool person_fb_window(icalcomponent *comp, icaltimezone *zone,
 	*end_r = ical_time_to_utc(end, zone);
 	return *end_r > *start_r;
 }
+
+struct h_fb_record {
+	struct handler *h;
+	const char *other;
+	bool windowed;		/* the VFREEBUSY has DTSTART/DTEND */
+	time_t start, end;
+};
 
 static void person_fb_request(struct handler *h, struct ical_object *obj,
 			      struct imip_part_result *pr)
@@ -765,7 +774,8 @@ static void person_fb_request(struct handler *h, struct ical_object *obj,
 		return;
 	}
 	own = fb_list_new();
-	if (store_fb_read(h->su, STORE_FB_OWN, NULL, own, &error) < 0) {
+	if (store_fb_read_window(h->su, STORE_FB_OWN, NULL, start, end, own,
+				 &error) < 0) {
 		handler_store_error(h, pr, "reading free/busy", error);
 		fb_list_free(&own);
 		return;
@@ -786,48 +796,64 @@ static void person_fb_request(struct handler *h, struct ical_object *obj,
 }
 
 /* Received free/busy replaces what was known of that party in the window
-   it covers; periods derived from stored events are left alone. */
+   it covers; periods derived from stored events are left alone.  Only the
+   periods of the VFREEBUSY's UID and those without a UID are touched. */
+static int person_fb_replace(struct h_fb_record *r, const char *uid,
+			     struct fb_list *add, const char **error_r)
+{
+	struct fb_list *known = fb_list_new();
+	GPtrArray *overlap = g_ptr_array_new();
+	int ret = store_fb_read_uid(r->h->su, STORE_FB_OTHER, r->other, uid,
+				    known, error_r);
+
+	if (ret == 0 && r->windowed) {
+		fb_list_overlapping(known, r->start, r->end, NULL, overlap);
+		for (unsigned int i = 0; i < overlap->len; i++) {
+			struct fb_period *p = g_ptr_array_index(overlap, i);
+
+			if (g_ptr_array_remove(known->periods, p))
+				fb_period_free(p);
+		}
+	} else if (ret == 0 && uid != NULL) {
+		fb_list_clear(known);
+	}
+	if (ret == 0 && (add != NULL || overlap->len > 0)) {
+		fb_list_merge(known, add);
+		ret = store_fb_replace_uid(r->h->su, STORE_FB_OTHER, r->other,
+					   uid, known, error_r);
+	}
+	g_ptr_array_free(overlap, TRUE);
+	fb_list_free(&known);
+	return ret < 0 ? -1 : 0;
+}
+
 static void person_fb_record(struct handler *h, struct ical_object *obj,
 			     const char *other, struct imip_part_result *pr)
 {
 	icalcomponent *comp = itip_object_first(obj);
-	struct fb_list *known = fb_list_new(), *received = fb_list_new();
-	GPtrArray *overlap = g_ptr_array_new();
+	struct fb_list *received = fb_list_new();
+	struct h_fb_record r = { .h = h, .other = other };
 	const char *error;
-	time_t start, end;
 	unsigned int count;
+	int ret;
 
 	if (fb_periods_of_vfreebusy(comp, received, &error) < 0) {
 		handler_outcome(pr, IMIP_OUTCOME_ERROR, "%s", error);
-		goto out;
+		fb_list_free(&received);
+		return;
 	}
-	if (store_fb_read(h->su, STORE_FB_OTHER, other, known, &error) < 0) {
-		handler_store_error(h, pr, "reading free/busy", error);
-		goto out;
-	}
-	if (person_fb_window(comp, h->user_zone, &start, &end)) {
-		fb_list_overlapping(known, start, end, NULL, overlap);
-		for (unsigned int i = 0; i < overlap->len; i++) {
-			struct fb_period *p = g_ptr_array_index(overlap, i);
-
-			if ((p->uid == NULL || g_strcmp0(p->uid, obj->uid) == 0) &&
-			    g_ptr_array_remove(known->periods, p))
-				fb_period_free(p);
-		}
-	} else if (obj->uid != NULL) {
-		fb_list_remove(known, obj->uid, NULL);
-	}
+	r.windowed = person_fb_window(comp, h->user_zone, &r.start, &r.end);
 	count = received->periods->len;
-	fb_list_merge(known, received);
-	if (store_fb_write(h->su, STORE_FB_OTHER, other, known, &error) < 0)
-		handler_store_error(h, pr, "writing free/busy", error);
+	/* the received periods carry the VFREEBUSY's UID */
+	ret = person_fb_replace(&r, obj->uid, received, &error);
+	if (ret == 0 && r.windowed && obj->uid != NULL && *obj->uid != '\0')
+		ret = person_fb_replace(&r, NULL, NULL, &error);
+	if (ret < 0)
+		handler_store_error(h, pr, "recording free/busy", error);
 	else
 		handler_outcome(pr, IMIP_OUTCOME_UPDATED,
 				"free/busy of %s recorded (%u periods)", other,
 				count);
-out:
-	g_ptr_array_free(overlap, TRUE);
-	fb_list_free(&known);
 	fb_list_free(&received);
 }
 

@@ -402,26 +402,24 @@ static int resource_hold_offer(struct handler *h, const struct ical_object *obj,
 {
 	struct fb_list *offers = fb_list_new();
 	char *hold = handler_pref(h, "freebusy_offers");
-	int ret = store_fb_read(h->su, STORE_FB_OFFERS, NULL, offers, error_r);
+	int ret;
 
-	if (ret == 0) {
-		fb_list_remove(offers, obj->uid, NULL);
-		if (res->decision == SCHED_COUNTER) {
-			struct fb_period p = {
-				.start = res->counter_start, .end = res->counter_end,
-				.uid = obj->uid, .transp = (char *)"OPAQUE",
-			};
+	if (res->decision == SCHED_COUNTER) {
+		struct fb_period p = {
+			.start = res->counter_start, .end = res->counter_end,
+			.uid = obj->uid, .transp = (char *)"OPAQUE",
+		};
 
-			if (hold != NULL) {
-				struct icaldurationtype d = icaldurationtype_from_string(hold);
+		if (hold != NULL) {
+			struct icaldurationtype d = icaldurationtype_from_string(hold);
 
-				if (!icaldurationtype_is_bad_duration(d))
-					p.expires = h->ctx->now + icaldurationtype_as_int(d);
-			}
-			fb_list_add(offers, &p);
+			if (!icaldurationtype_is_bad_duration(d))
+				p.expires = h->ctx->now + icaldurationtype_as_int(d);
 		}
-		ret = store_fb_write(h->su, STORE_FB_OFFERS, NULL, offers, error_r);
+		fb_list_add(offers, &p);
 	}
+	ret = store_fb_replace_uid(h->su, STORE_FB_OFFERS, NULL, obj->uid,
+				   offers, error_r);
 	g_free(hold);
 	fb_list_free(&offers);
 	return ret;
@@ -735,14 +733,10 @@ static int resource_booked_periods(struct handler *h, const char *uid,
 				   struct fb_list *out, const char **error_r)
 {
 	struct fb_list *own = fb_list_new();
-	int ret = store_fb_read(h->su, STORE_FB_OWN, NULL, own, error_r);
+	int ret = store_fb_read_uid(h->su, STORE_FB_OWN, NULL, uid, own,
+				    error_r);
 
-	for (unsigned int i = 0; ret == 0 && i < own->periods->len; i++) {
-		const struct fb_period *p = g_ptr_array_index(own->periods, i);
-
-		if (g_strcmp0(p->uid, uid) == 0)
-			fb_list_add(out, p);
-	}
+	fb_list_merge(out, own);
 	fb_list_free(&own);
 	return ret;
 }

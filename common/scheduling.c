@@ -29,6 +29,8 @@ struct sched_ctx {
 	GHashTable *quotas;
 	struct sched_result *res;
 	struct fb_list *busy;	/* bookings and held offers of other UIDs */
+	time_t busy_start;	/* the window busy was read for */
+	time_t busy_end;
 	const char *error;
 };
 
@@ -74,45 +76,86 @@ static const char *sched_time_text(time_t t, char buf[static 17])
 
 /* --- busy time --------------------------------------------------------- */
 
-/* The resource's bookings and the offers it holds, without those of the
-   request's own UID: an update never conflicts with itself. */
-static int sched_busy(struct sched_ctx *c)
+/* The resource's bookings and the offers it holds in [start, end),
+   without those of the request's own UID: an update never conflicts with
+   itself.  Only that window is read: a decision costs the same whatever
+   the size of the resource's calendar. */
+static int sched_busy_read(struct sched_ctx *c, time_t start, time_t end)
 {
 	struct handler *h = c->req->h;
-	struct fb_list *offers;
+	struct fb_list *busy = fb_list_new(), *offers = fb_list_new();
 
-	if (c->busy != NULL)
-		return 0;
-	c->busy = fb_list_new();
-	offers = fb_list_new();
-	if (store_fb_read(h->su, STORE_FB_OWN, NULL, c->busy, &c->error) < 0 ||
-	    store_fb_read(h->su, STORE_FB_OFFERS, NULL, offers, &c->error) < 0) {
+	if (store_fb_read_window(h->su, STORE_FB_OWN, NULL, start, end, busy,
+				 &c->error) < 0 ||
+	    store_fb_read_window(h->su, STORE_FB_OFFERS, NULL, start, end,
+				 offers, &c->error) < 0) {
+		fb_list_free(&busy);
 		fb_list_free(&offers);
 		return -1;
 	}
 	fb_list_expire(offers, h->ctx->now);
-	fb_list_merge(c->busy, offers);
+	fb_list_merge(busy, offers);
 	fb_list_free(&offers);
-	fb_list_remove(c->busy, c->req->obj->uid, NULL);
+	fb_list_remove(busy, c->req->obj->uid, NULL);
+	fb_list_free(&c->busy);
+	c->busy = busy;
+	c->busy_start = start;
+	c->busy_end = end;
 	return 0;
 }
 
-/* Bookings overlapping [start, end); the first one's start in *at_r. */
-static unsigned int sched_overlaps(struct sched_ctx *c, time_t start,
-				   time_t end, time_t *at_r)
+/* Make c->busy cover [start, end).  A search moving forward (next
+   available time) widens the window by at least its own length each
+   time, so it reads O(log) times. */
+static int sched_busy_cover(struct sched_ctx *c, time_t start, time_t end)
 {
-	GPtrArray *found = g_ptr_array_new();
+	if (c->busy != NULL && start >= c->busy_start && end <= c->busy_end)
+		return 0;
+	if (c->busy != NULL) {
+		time_t span = c->busy_end - c->busy_start;
+
+		start = MIN(start, c->busy_start);
+		end = MAX(end, c->busy_end + MAX(span, (time_t)86400));
+	}
+	return sched_busy_read(c, start, end);
+}
+
+/* The busy time around the requested instances. */
+static int sched_busy(struct sched_ctx *c)
+{
+	const GPtrArray *periods = c->req->periods->periods;
+	time_t start = 0, end = 0;
+
+	for (unsigned int i = 0; i < periods->len; i++) {
+		const struct fb_period *p = g_ptr_array_index(periods, i);
+
+		start = i == 0 ? p->start : MIN(start, p->start);
+		end = i == 0 ? p->end : MAX(end, p->end);
+	}
+	return sched_busy_cover(c, start, end);
+}
+
+/* Bookings overlapping [start, end); the first one's start in *at_r.
+   -1 when the store cannot be read. */
+static int sched_overlaps(struct sched_ctx *c, time_t start, time_t end,
+			  time_t *at_r)
+{
+	GPtrArray *found;
 	unsigned int n;
 
+	if (sched_busy_cover(c, start, end) < 0)
+		return -1;
+	found = g_ptr_array_new();
 	fb_list_overlapping(c->busy, start, end, NULL, found);
 	n = found->len;
 	if (n > 0 && at_r != NULL)
 		*at_r = ((struct fb_period *)g_ptr_array_index(found, 0))->start;
 	g_ptr_array_free(found, TRUE);
-	return n;
+	return (int)MIN(n, (unsigned int)G_MAXINT);
 }
 
-/* The latest end of the bookings overlapping [start, end). */
+/* The latest end of the bookings overlapping [start, end) (after
+   sched_overlaps() on the same window). */
 static time_t sched_overlap_end(struct sched_ctx *c, time_t start, time_t end)
 {
 	GPtrArray *found = g_ptr_array_new();
@@ -169,7 +212,13 @@ static enum sched_verdict sched_in_freebusy(struct sched_ctx *c, char **args,
 	for (unsigned int i = 0; i < periods->len; i++) {
 		const struct fb_period *p = g_ptr_array_index(periods, i);
 
-		if (sched_overlaps(c, p->start, p->end, NULL) >= capacity) {
+		int n = sched_overlaps(c, p->start, p->end, NULL);
+
+		if (n < 0) {
+			g_ptr_array_free(conflicting, TRUE);
+			return SCHED_FAIL;
+		}
+		if ((unsigned int)n >= capacity) {
 			if (conflicting->len == 0)
 				first_at = p->start;
 			g_ptr_array_add(conflicting, (void *)p);
@@ -317,6 +366,7 @@ static enum sched_verdict sched_corrected_common(struct sched_ctx *c,
 	char *value = handler_pref(h, "permitted_times");
 	struct sched_times times;
 	time_t start, end, s, e, length, limit, at;
+	int overlaps;
 	char when[17];
 
 	if (!sched_single_period(c, &start, &end)) {
@@ -337,7 +387,7 @@ static enum sched_verdict sched_corrected_common(struct sched_ctx *c,
 		return sched_decline(c, "the requested period is not valid");
 	length = e - s;
 	limit = h->ctx->now + (time_t)h->config->freebusy_horizon_days * 86400;
-	while (sched_overlaps(c, s, e, &at) > 0) {
+	while ((overlaps = sched_overlaps(c, s, e, &at)) > 0) {
 		if (!search_next)
 			return sched_decline(c, "the resource is already booked "
 					     "at %s", sched_time_text(at, when));
@@ -350,6 +400,8 @@ static enum sched_verdict sched_corrected_common(struct sched_ctx *c,
 			return sched_decline(c, "no free period within %u days",
 					     h->config->freebusy_horizon_days);
 	}
+	if (overlaps < 0)
+		return SCHED_FAIL;
 	if (s != start || e != end)
 		return sched_counter(c, s, e);
 	return SCHED_CONTINUE;
@@ -795,7 +847,11 @@ static enum sched_verdict sched_for_delegate(struct sched_ctx *c, char **args,
 	for (unsigned int i = 0; i < periods->len && !taken; i++) {
 		const struct fb_period *p = g_ptr_array_index(periods, i);
 
-		taken = sched_overlaps(c, p->start, p->end, NULL) > 0;
+		int n = sched_overlaps(c, p->start, p->end, NULL);
+
+		if (n < 0)
+			return SCHED_FAIL;
+		taken = n > 0;
 	}
 	sched_record_quota(c, name);
 	if (!taken)

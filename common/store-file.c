@@ -14,6 +14,7 @@
 #include "config.h"
 #include "clock.h"
 #include "freebusy.h"
+#include "store-file-fb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1044,41 +1045,80 @@ static int store_file_fb_path(struct store_user *su, enum store_fb_table table,
 	return 0;
 }
 
-static int store_file_fb_read(struct store_user *su, enum store_fb_table table,
-			      const char *other, struct fb_list *list)
+static int store_file_fb_read_window(struct store_user *su,
+				     enum store_fb_table table,
+				     const char *other, time_t start,
+				     time_t end, struct fb_list *list)
 {
-	char *path, *text;
+	char *path;
 	int ret;
 
 	if (store_file_fb_path(su, table, other, &path) < 0)
 		return -1;
-	ret = store_file_read(su, path, &text, NULL);
+	ret = store_file_fb_table_read_window(su, path, start, end, list);
 	g_free(path);
-	if (ret < 0)
+	return ret;
+}
+
+static int store_file_fb_read_uid(struct store_user *su,
+				  enum store_fb_table table, const char *other,
+				  const char *uid, struct fb_list *list)
+{
+	char *path;
+	int ret;
+
+	if (store_file_fb_path(su, table, other, &path) < 0)
 		return -1;
-	fb_list_clear(list);
-	if (ret > 0) {
-		fb_list_parse(list, text, NULL);
-		g_free(text);
-	}
-	return 0;
+	ret = store_file_fb_table_read_uid(su, path, uid, list);
+	g_free(path);
+	return ret;
+}
+
+static int store_file_fb_replace_uid(struct store_user *su,
+				     enum store_fb_table table,
+				     const char *other, const char *uid,
+				     const struct fb_list *periods)
+{
+	char *path;
+	int ret;
+
+	if (store_file_fb_path(su, table, other, &path) < 0)
+		return -1;
+	ret = store_file_fb_table_replace_uid(su, path, uid, periods);
+	g_free(path);
+	return ret;
 }
 
 static int store_file_fb_write(struct store_user *su,
 			       enum store_fb_table table, const char *other,
 			       const struct fb_list *list)
 {
-	GString *text;
 	char *path;
 	int ret;
 
 	if (store_file_fb_path(su, table, other, &path) < 0)
 		return -1;
-	text = fb_list_format(list);
-	ret = store_file_write(su, path, text->str, text->len);
-	g_string_free(text, TRUE);
+	ret = store_file_fb_table_write(su, path, list);
 	g_free(path);
-	return ret < 0 ? -1 : 0;
+	return ret;
+}
+
+/* A table of an earlier version being converted (store-file-fb.h) is
+   at .<name>.v1 until its directory is complete. */
+static void store_file_fb_add_converting(const char *dir, GPtrArray *names)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	if (d == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		if (name[0] == '.' && g_str_has_suffix(name, ".v1") &&
+		    strlen(name) > 4)
+			g_ptr_array_add(names, g_strndup(name + 1,
+							 strlen(name) - 4));
+	}
+	g_dir_close(d);
 }
 
 static int store_file_fb_list_others(struct store_user *su,
@@ -1087,9 +1127,22 @@ static int store_file_fb_list_others(struct store_user *su,
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	char *dir = store_file_user_path(su, "freebusy-other");
 	int ret = store_file_list_dir(su, dir, names);
+	guint start = others_r->len, out;
 
+	store_file_fb_add_converting(dir, names);
 	if (ret == 0)
 		store_file_decode_names(names, others_r);
+	/* sorted: a name both converting and converted is listed once */
+	out = start;
+	for (guint i = start; i < others_r->len; i++) {
+		if (out > start && strcmp(others_r->pdata[out - 1],
+					  others_r->pdata[i]) == 0) {
+			g_free(others_r->pdata[i]);
+			continue;
+		}
+		others_r->pdata[out++] = others_r->pdata[i];
+	}
+	others_r->len = out;
 	g_ptr_array_free(names, TRUE);
 	g_free(dir);
 	return ret;
@@ -1214,7 +1267,9 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.counter_list = store_file_counter_list,
 	.requests_read = store_file_requests_read,
 	.requests_write = store_file_requests_write,
-	.fb_read = store_file_fb_read,
+	.fb_read_window = store_file_fb_read_window,
+	.fb_read_uid = store_file_fb_read_uid,
+	.fb_replace_uid = store_file_fb_replace_uid,
 	.fb_write = store_file_fb_write,
 	.fb_list_others = store_file_fb_list_others,
 	.pref_get = store_file_pref_get,

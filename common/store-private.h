@@ -44,8 +44,16 @@ struct store_vfuncs {
 	int (*requests_write)(struct store_user *su,
 			      const GPtrArray *requests);
 
-	int (*fb_read)(struct store_user *su, enum store_fb_table table,
-		       const char *other, struct fb_list *list);
+	int (*fb_read_window)(struct store_user *su, enum store_fb_table table,
+			      const char *other, time_t start, time_t end,
+			      struct fb_list *list);
+	int (*fb_read_uid)(struct store_user *su, enum store_fb_table table,
+			   const char *other, const char *uid,
+			   struct fb_list *list);
+	/* 1 changed, 0 unchanged (uid NULL for "no UID") */
+	int (*fb_replace_uid)(struct store_user *su, enum store_fb_table table,
+			      const char *other, const char *uid,
+			      const struct fb_list *periods);
 	int (*fb_write)(struct store_user *su, enum store_fb_table table,
 			const char *other, const struct fb_list *list);
 	int (*fb_list_others)(struct store_user *su, GPtrArray *others_r);

@@ -3,6 +3,7 @@
 
 #include "store-private.h"
 #include "config.h"
+#include "freebusy.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -251,15 +252,60 @@ static bool store_fb_args_ok(struct store_user *su, enum store_fb_table table,
 	return ok;
 }
 
+int store_fb_read_window(struct store_user *su, enum store_fb_table table,
+			 const char *other, time_t start, time_t end,
+			 struct fb_list *list, const char **error_r)
+{
+	if (!store_fb_args_ok(su, table, other, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->fb_read_window(
+		su, table, other, start, end, list), error_r);
+}
+
 int store_fb_read(struct store_user *su, enum store_fb_table table,
 		  const char *other, struct fb_list *list,
 		  const char **error_r)
 {
+	return store_fb_read_window(su, table, other, STORE_FB_TIME_MIN,
+				    STORE_FB_TIME_MAX, list, error_r);
+}
+
+/* The line format writes no UID as an empty field: "" and NULL are the
+   same UID. */
+static const char *store_fb_uid(const char *uid)
+{
+	return uid != NULL && *uid != '\0' ? uid : NULL;
+}
+
+int store_fb_read_uid(struct store_user *su, enum store_fb_table table,
+		      const char *other, const char *uid,
+		      struct fb_list *list, const char **error_r)
+{
 	if (!store_fb_args_ok(su, table, other, error_r))
 		return -1;
-	return store_user_result(su, su->store->v->fb_read(su, table, other,
-							    list),
-				 error_r);
+	return store_user_result(su, su->store->v->fb_read_uid(
+		su, table, other, store_fb_uid(uid), list), error_r);
+}
+
+int store_fb_replace_uid(struct store_user *su, enum store_fb_table table,
+			 const char *other, const char *uid,
+			 const struct fb_list *periods, const char **error_r)
+{
+	uid = store_fb_uid(uid);
+	if (!store_fb_args_ok(su, table, other, error_r) ||
+	    !store_user_writable(su, error_r))
+		return -1;
+	for (guint i = 0; i < periods->periods->len; i++) {
+		const struct fb_period *p = periods->periods->pdata[i];
+
+		if (g_strcmp0(store_fb_uid(p->uid), uid) != 0) {
+			store_user_fail(su, error_r, "free/busy period of "
+					"another UID");
+			return -1;
+		}
+	}
+	return store_user_result(su, su->store->v->fb_replace_uid(
+		su, table, other, uid, periods), error_r);
 }
 
 int store_fb_write(struct store_user *su, enum store_fb_table table,

@@ -111,13 +111,41 @@ int store_requests_write(struct store_user *su, const GPtrArray *requests,
 			 const char **error_r);
 
 /* Free/busy tables.  `other` names the other party for STORE_FB_OTHER and
-   must be NULL otherwise.  A missing table reads as empty. */
+   must be NULL otherwise.  A missing table reads as empty.  Every message
+   touches the periods of one UID and reads the window its decision needs,
+   so those are the operations (a backend keeps them cheap however large
+   the table: the file store keeps month files and a UID index, an SQL
+   store indexes uid and start/end); whole-table reads and writes are for
+   imip-admin (rebuild, listing) only.  A uid NULL or "" means the periods
+   that have none (received VFREEBUSY data).  Lists are cleared, then
+   filled sorted. */
+
+/* The periods overlapping [start, end). */
+int store_fb_read_window(struct store_user *su, enum store_fb_table table,
+			 const char *other, time_t start, time_t end,
+			 struct fb_list *list, const char **error_r);
+/* The periods of one UID. */
+int store_fb_read_uid(struct store_user *su, enum store_fb_table table,
+		      const char *other, const char *uid,
+		      struct fb_list *list, const char **error_r);
+/* Replace every period of `uid` by `periods` (each of that UID; an empty
+   list removes the UID).  Returns 1 if the table changed, 0 if it held
+   exactly these already. */
+int store_fb_replace_uid(struct store_user *su, enum store_fb_table table,
+			 const char *other, const char *uid,
+			 const struct fb_list *periods, const char **error_r);
+
+/* The whole table: a window over all time.  The write replaces the table
+   (imip-admin rebuild). */
+#define STORE_FB_TIME_MIN ((time_t)-62135596800LL)	/* 0001-01-01 */
+#define STORE_FB_TIME_MAX ((time_t)253402300800LL)	/* 10000-01-01 */
 int store_fb_read(struct store_user *su, enum store_fb_table table,
 		  const char *other, struct fb_list *list,
 		  const char **error_r);
 int store_fb_write(struct store_user *su, enum store_fb_table table,
 		   const char *other, const struct fb_list *list,
 		   const char **error_r);
+/* The parties with a freebusy-other table (char *, sorted). */
 int store_fb_list_others(struct store_user *su, GPtrArray *others_r,
 			 const char **error_r);
 

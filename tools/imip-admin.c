@@ -468,15 +468,15 @@ static int cmd_freebusy(struct admin *a)
 	if (ret == ADMIN_EX_OK)
 		ret = admin_user_open(a, f.address, STORE_OPEN_READONLY, &su);
 	if (ret == ADMIN_EX_OK) {
-		if (store_fb_read(su, f.other != NULL ? STORE_FB_OTHER : STORE_FB_OWN,
-				  f.other, list, &error) < 0)
+		/* the store reads only the months of --from/--to */
+		if (store_fb_read_window(su, f.other != NULL ? STORE_FB_OTHER :
+					 STORE_FB_OWN, f.other, f.from, f.to,
+					 list, &error) < 0)
 			ret = admin_store_failed(error);
 		for (unsigned int i = 0; i < list->periods->len; i++) {
 			const struct fb_period *p = g_ptr_array_index(list->periods, i);
 			char start[17], end[17];
 
-			if (p->end <= f.from || p->start >= f.to)
-				continue;
 			admin_field(line, imip_clock_format_utc(p->start, start));
 			admin_field(line, imip_clock_format_utc(p->end, end));
 			admin_field(line, p->uid);

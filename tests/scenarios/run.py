@@ -363,7 +363,11 @@ class Scenario:
             removed = 0
             for pattern in step["remove"]:
                 for path in glob.glob(os.path.join(self.tmp, pattern)):
-                    os.unlink(path)
+                    # a free/busy table is a directory (docs/store.md 3.3)
+                    if os.path.isdir(path):
+                        shutil.rmtree(path)
+                    else:
+                        os.unlink(path)
                     removed += 1
             if removed == 0:
                 raise Failure("remove: nothing matched %s" % step["remove"])

@@ -23,6 +23,8 @@
 #include "freebusy.h"
 
 #define USER "vincent.vole@example.com"
+/* the first two hex digits of SHA-256("event1") */
+#define FB_SHARD_EVENT1 "29"
 
 struct fixture {
 	char *root;
@@ -560,9 +562,16 @@ static void test_freebusy_tables(void **state)
 	assert_int_equal(out->periods->len, 0);
 	assert_int_equal(store_fb_write(f->su, STORE_FB_OWN, NULL, in, &error),
 			 0);
-	path = g_build_filename(f->user_dir, "freebusy", NULL);
+	/* docs/store.md 3.3: a month file and the UID's index line */
+	path = g_build_filename(f->user_dir, "freebusy", "2014-11", NULL);
 	assert_true(g_file_get_contents(path, &text, NULL, NULL));
 	assert_string_equal(text, own);
+	g_free(text);
+	g_free(path);
+	path = g_build_filename(f->user_dir, "freebusy", "uids", FB_SHARD_EVENT1,
+				NULL);
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	assert_string_equal(text, "event1\t2014-11\n");
 	g_free(text);
 	g_free(path);
 	assert_int_equal(store_fb_read(f->su, STORE_FB_OWN, NULL, out, &error),
