@@ -48,8 +48,16 @@ static bool store_user_writable(struct store_user *su, const char **error_r)
 int store_open(const struct imip_config *config, struct store **store_r,
 	       char **error_r)
 {
-	/* Only the file backend exists; imip.conf has no store_backend key
-	   yet.  PostgreSQL plugs in here. */
+	/* The PostgreSQL backend is not written yet (docs/postgresql.md):
+	   refuse rather than quietly keep the calendars in files on one host
+	   while the administrator believes every host shares them. */
+	if (config->store_backend == IMIP_STORE_BACKEND_POSTGRESQL) {
+		*error_r = g_strdup("store_backend = postgresql is not "
+				    "implemented yet (only imip-admin "
+				    "db-upgrade uses the database)");
+		*store_r = NULL;
+		return -1;
+	}
 	return store_file_init(config, store_r, error_r);
 }
 

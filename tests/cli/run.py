@@ -221,6 +221,18 @@ def environment_cases(c):
                in err,
            {"SENDER": "harvey.horse@example.com",
             "RECIPIENT": "outgoing@outgoing.shim.invalid"})
+    # the PostgreSQL store is not written yet: refused, mail still delivered
+    conf = c.fresh_conf("backend-postgresql")
+    with open(conf, "a") as f:
+        f.write("store_backend = postgresql\n"
+                "store_conninfo = host=/nonexistent dbname=imip\n")
+    yield ("store_backend = postgresql: outcome error, mail delivered", 0,
+           shim(conf, "person", "--deliver", "mbox:" + mbox_of(conf)), INVITE,
+           lambda out, err, conf=conf: "outcome=error" in err
+               and "store_backend = postgresql is not implemented yet" in err
+               and from_line(conf).startswith("From paul.boddie@example.com "),
+           {"SENDER": "paul.boddie@example.com",
+            "RECIPIENT": "vincent.vole@example.com"})
     yield ("person role with an empty RECIPIENT is a usage error", 64,
            shim(c.conf, "person"), INVITE, None,
            {"SENDER": "paul.boddie@example.com", "RECIPIENT": "",
