@@ -11,8 +11,9 @@
  * DESCRIPTION
  *	imip-shim reads one message on standard input, processes its iMIP
  *	calendar parts (RFC 6047, RFC 5546) with libimip, sends the replies
- *	the agent makes, and in the person role hands the mailbox version of
- *	the message on to TARGET.
+ *	the agent makes (through the user's outbox: one refused for now is
+ *	retried later, and the outcome is error), and in the person role
+ *	hands the mailbox version of the message on to TARGET.
  *
  *	--role person: process for each --recipient (a calendar user), then
  *	deliver what the `incoming` preference says the mailbox receives.
@@ -27,7 +28,7 @@
  *	none (default none).
  *
  *	--dry-run: the messages the agent would send are written to standard
- *	output as an mbox stream instead of being sent.
+ *	output as an mbox stream instead of being sent or queued.
  *
  *	Processing options, the tags of RFC 9671 processcalendar (struct
  *	imip_options): --no-public (not :allowpublic; PUBLISH and calendar
