@@ -710,22 +710,20 @@ static void imip_publish_if_changed(struct handler *h)
 
 /* Reply number `i` of this message was not sent: the object it answers
    reports `error` (the calendar change itself stands, and its reason
-   says so first), and the log names the failure. */
+   says so first), and the log names the failure and what became of the
+   reply. */
 static void imip_reply_not_sent(struct handler *h, unsigned int i,
-				enum outbox_fate fate, const char *error)
+				const char *error, const char *what)
 {
 	const struct imip_outgoing *out = g_ptr_array_index(h->result->outgoing, i);
 	struct imip_part_result *pr = g_ptr_array_index(h->result->parts,
 							out->part);
-	const char *what = fate == OUTBOX_DEFERRED ? "queued for retry" :
-		fate == OUTBOX_SENT ? "not queued, lost" :
-		"given up, kept in outbox/failed";
+	const char *why = error != NULL ? error : "unknown error";
 	char *note = g_strdup_printf("reply to %s not sent: %s; %s",
-				     out->recipient, error != NULL ? error :
-				     "unknown error", what);
+				     out->recipient, why, what);
 
 	imip_log(h->ctx, IMIP_LOG_ERROR, "cannot send reply to %s: %s (%s)",
-		 out->recipient, error != NULL ? error : "unknown error", what);
+		 out->recipient, why, what);
 	pr->code = IMIP_OUTCOME_ERROR;
 	imip_reason_append(pr, note);
 	g_free(note);
@@ -774,7 +772,8 @@ static bool imip_send_unqueued(struct handler *h, unsigned int i)
 						    &error);
 
 	if (status != IMIP_SEND_OK)
-		imip_reply_not_sent(h, i, OUTBOX_SENT, error);
+		imip_reply_not_sent(h, i, error, "could not be queued, not "
+				    "retried");
 	g_free(error);
 	return status == IMIP_SEND_OK;
 }
@@ -821,8 +820,10 @@ static void imip_send_replies(struct handler *h, struct imip_replies *replies)
 		if (i < 0) {
 			imip_log_queued(h, r);
 		} else if (r->fate != OUTBOX_SENT) {
-			imip_reply_not_sent(h, (unsigned int)i, r->fate,
-					    r->error);
+			imip_reply_not_sent(h, (unsigned int)i, r->error,
+					    r->fate == OUTBOX_DEFERRED ?
+					    "queued for retry" :
+					    "given up, kept in outbox/failed");
 			failed[i] = true;
 		}
 	}
