@@ -639,9 +639,14 @@ static bool imip_only_freebusy_data(const struct imip_result *result)
 {
 	for (unsigned int i = 0; i < result->parts->len; i++) {
 		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
+		const char *reason = pr->reason;
 
-		if (pr->code != IMIP_OUTCOME_UPDATED || pr->reason == NULL ||
-		    !g_str_has_prefix(pr->reason, "free/busy of "))
+		/* a duplicate is reported with its first reason */
+		if (reason != NULL && g_str_has_prefix(reason, imip_digest_skip_reason) &&
+		    g_str_has_prefix(reason + strlen(imip_digest_skip_reason), ": "))
+			reason += strlen(imip_digest_skip_reason) + 2;
+		if (pr->code != IMIP_OUTCOME_UPDATED || reason == NULL ||
+		    !g_str_has_prefix(reason, "free/busy of "))
 			return false;
 	}
 	return result->parts->len > 0;
