@@ -33,6 +33,7 @@ enum config_type {
 	CONFIG_TYPE_PORTS,	/* TCP ports separated by commas/spaces */
 	CONFIG_TYPE_STORE_BACKEND,	/* file | postgresql */
 	CONFIG_TYPE_CONNINFO,	/* a libpq connection string */
+	CONFIG_TYPE_DURATION,	/* seconds; suffix s m h d w, default d */
 };
 
 struct config_key {
@@ -49,6 +50,9 @@ struct config_key {
    is plenty and keeps that product far from overflow. */
 #define CONFIG_MAX_HORIZON_DAYS 36500
 
+/* outbox_lifetime: a year at most (an MTA bounces after days) */
+#define CONFIG_MAX_OUTBOX_LIFETIME (366U * 24 * 3600)
+
 static const struct config_key config_keys[] = {
 	CONFIG_KEY("store_backend", CONFIG_TYPE_STORE_BACKEND, store_backend,
 		   0),
@@ -61,6 +65,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY("sendmail_path", CONFIG_TYPE_PATH, sendmail_path, 0),
 	CONFIG_KEY("submission_host", CONFIG_TYPE_HOSTPORT, submission_host,
 		   0),
+	CONFIG_KEY("outbox_lifetime", CONFIG_TYPE_DURATION, outbox_lifetime,
+		   CONFIG_MAX_OUTBOX_LIFETIME),
 	CONFIG_KEY("local_domains", CONFIG_TYPE_DOMAINS, local_domains, 0),
 	CONFIG_KEY("default_tzid", CONFIG_TYPE_TZID, default_tzid, 0),
 	CONFIG_KEY("freebusy_horizon_days", CONFIG_TYPE_UINT,
@@ -161,6 +167,7 @@ struct imip_config *imip_config_new_defaults(void)
 	config->calendar_sender = g_strconcat("calendar@", host, NULL);
 	config->sendmail_path = g_strdup("/usr/sbin/sendmail");
 	config->submission_host = NULL;
+	config->outbox_lifetime = 5 * 24 * 3600;
 	config->local_domains = g_ptr_array_new_with_free_func(g_free);
 	config->default_tzid = config_system_tzid();
 	config->freebusy_horizon_days = 365;
@@ -401,6 +408,41 @@ static bool config_parse_domains(const char *value, GPtrArray *domains,
 	}
 	g_strfreev(parts);
 	return ok;
+}
+
+/* A time span the way Postfix writes its queue lifetimes: digits and one
+   unit, s (seconds), m (minutes), h (hours), d (days) or w (weeks); no
+   unit means days (maximal_queue_lifetime = 5d reads the same here). */
+static bool config_parse_duration(const char *value, unsigned long long max,
+				  unsigned long long *seconds_r,
+				  const char **error_r)
+{
+	static const char units[] = "smhdw";
+	static const unsigned long long unit_secs[] = {
+		1, 60, 3600, 86400, 7 * 86400,
+	};
+	size_t len = strlen(value);
+	unsigned long long mult = 86400;
+	const char *unit = len > 0 ? strchr(units, value[len - 1]) : NULL;
+	char *digits;
+	bool ok;
+
+	if (unit != NULL && *unit != '\0') {
+		mult = unit_secs[unit - units];
+		len--;
+	}
+	digits = g_strndup(value, len);
+	ok = config_parse_number(digits, false, max / mult, seconds_r,
+				 error_r);
+	g_free(digits);
+	if (!ok) {
+		if (strcmp(*error_r, "not a number") == 0)
+			*error_r = "not a time span (digits and a unit: s, m, "
+				"h, d or w)";
+		return false;
+	}
+	*seconds_r *= mult;
+	return true;
 }
 
 static bool config_domain_is_valid(const char *value)
@@ -700,6 +742,11 @@ static bool config_set_value(struct imip_config *config,
 		return true;
 	case CONFIG_TYPE_CONNINFO:
 		return config_parse_conninfo(str_field, value, error_r);
+	case CONFIG_TYPE_DURATION:
+		if (!config_parse_duration(value, key->max, &num, error_r))
+			return false;
+		*(unsigned int *)field = (unsigned int)num;
+		return true;
 	}
 	*error_r = "internal error: unknown key type";
 	return false;

@@ -69,6 +69,9 @@ struct imip_config {
 	char *calendar_sender;		/* calendar@<hostname> if unset */
 	char *sendmail_path;		/* /usr/sbin/sendmail */
 	char *submission_host;		/* NULL: use sendmail_path */
+	/* outbox_lifetime: seconds a reply that could not be sent stays
+	   queued for another attempt (outbox.h); 5 days */
+	unsigned int outbox_lifetime;
 	GPtrArray *local_domains;	/* char *, lower case; may be empty */
 	char *default_tzid;		/* /etc/timezone, else UTC */
 	unsigned int freebusy_horizon_days;	/* 365 */

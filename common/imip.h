@@ -49,7 +49,25 @@ struct imip_outgoing {
 	char *envelope_from;	/* the calendar address (calendar_sender) */
 	char *recipient;	/* one envelope recipient */
 	GBytes *data;		/* the whole RFC 5322 message, CRLF */
+	/* index in result->parts of the object whose handling made it */
+	unsigned int part;
 };
+
+/* What became of a message handed to the adapter's sending function:
+   sent, refused for now (sendmail exit 75, SMTP 4xx, no connection: the
+   outbox tries again later) or refused for good (any other exit status,
+   SMTP 5xx: not retried). */
+enum imip_send_status {
+	IMIP_SEND_OK,
+	IMIP_SEND_TEMPFAIL,
+	IMIP_SEND_PERMFAIL,
+};
+
+/* Sends one message; on failure *error_r is a newly allocated (g_free)
+   text naming the cause. */
+typedef enum imip_send_status
+imip_send_func_t(void *context, const struct imip_outgoing *out,
+		 char **error_r);
 
 /* What happened to one calendar object (one UID) of the message. */
 struct imip_part_result {
@@ -88,6 +106,16 @@ struct imip_ctx {
 	   vouches that the message comes from local authenticated
 	   submission. */
 	unsigned int local_port;
+	/* How replies leave.  Set: imip_process() queues every reply in the
+	   user's outbox (outbox.h) together with the store changes, sends
+	   it with this function while it holds the user's lock, and also
+	   retries what earlier messages left queued; a reply not sent makes
+	   its object's outcome `error`.  The replies stay listed in
+	   result->outgoing, for the log; the adapter must not send them
+	   again.  NULL (a dry run, `imip-admin check`): nothing is queued or
+	   sent, and result->outgoing is for the adapter to print. */
+	imip_send_func_t *send;
+	void *send_context;
 };
 
 /* How far to go with a message (RFC 9671 processcalendar tags).  The

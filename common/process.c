@@ -14,6 +14,7 @@
 #include "ical-object.h"
 #include "calstore.h"
 #include "mime-read.h"
+#include "outbox.h"
 #include "outcome.h"
 #include "prefs.h"
 #include "store.h"
@@ -90,27 +91,60 @@ static void imip_result_set(struct imip_result *result,
 	pr->reason = g_strdup(reason);
 }
 
-static void imip_result_combine(struct imip_result *result)
+/* The outcome and the reasons of result->parts[first, end): the
+   message's (all of them), or one calendar part's. */
+static void imip_parts_outcome(const struct imip_result *result,
+			       unsigned int first, unsigned int end,
+			       enum imip_outcome_code *code_r, char **reason_r)
 {
 	GString *reason = g_string_new(NULL);
 	enum imip_outcome_code code = IMIP_OUTCOME_NO_ACTION;
 
-	for (unsigned int i = 0; i < result->parts->len; i++) {
+	for (unsigned int i = first; i < end; i++) {
 		const struct imip_part_result *pr =
 			g_ptr_array_index(result->parts, i);
 
-		code = i == 0 ? pr->code : imip_outcome_combine(code, pr->code);
+		code = i == first ? pr->code : imip_outcome_combine(code, pr->code);
 		if (pr->reason != NULL && *pr->reason != '\0') {
 			if (reason->len > 0)
 				g_string_append(reason, "; ");
 			g_string_append(reason, pr->reason);
 		}
 	}
-	result->code = code;
-	result->reason = g_string_free(reason, FALSE);
+	*code_r = code;
+	*reason_r = g_string_free(reason, FALSE);
+}
+
+static void imip_result_combine(struct imip_result *result)
+{
+	imip_parts_outcome(result, 0, result->parts->len, &result->code,
+			   &result->reason);
 }
 
 static const char *imip_digest_skip_reason = "already processed";
+
+/* A calendar part processed by this message: what its replies and its
+   idempotence record need once every part is done. */
+struct imip_part_done {
+	char *digest;
+	unsigned int first_result, end_result;	/* in result->parts */
+	unsigned int first_out, end_out;	/* in result->outgoing */
+	bool remembered;			/* in the seen record */
+};
+
+/* This message's replies on their way out (ctx->send set). */
+struct imip_replies {
+	GPtrArray *done;	/* struct imip_part_done * */
+	/* per result->outgoing: its outbox entry name, or NULL when it
+	   could not be queued (then it is sent directly, once) */
+	GPtrArray *names;
+};
+
+static void imip_part_done_free(struct imip_part_done *d)
+{
+	g_free(d->digest);
+	g_free(d);
+}
 
 static char *imip_part_digest(const struct mime_calendar_part *part,
 			      const char *user, enum imip_role role,
@@ -299,10 +333,12 @@ static char *imip_authentication_refusal(const struct handler *h,
 static void imip_process_object(struct handler *h, enum itip_method method,
 				struct ical_object *obj)
 {
+	unsigned int pr_index = h->result->parts->len;
 	struct imip_part_result *pr =
 		imip_part_new(h->result, itip_method_name(method), obj->uid);
 	icalcomponent *first = itip_object_first(obj);
 	const char *summary = first == NULL ? NULL : icalcomponent_get_summary(first);
+	unsigned int out_before;
 	char *refusal;
 
 	pr->summary = g_strdup(summary);
@@ -339,6 +375,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		h->filtered = true;
 		return;
 	}
+	out_before = h->result->outgoing->len;
 	switch (h->role) {
 	case IMIP_ROLE_OUTGOING:
 		handler_outgoing(h, method, obj, pr);
@@ -350,6 +387,11 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		handler_person(h, method, obj, pr);
 		break;
 	}
+	/* which object a reply answers: its outcome changes if the reply
+	   cannot be sent */
+	for (unsigned int i = out_before; i < h->result->outgoing->len; i++)
+		((struct imip_outgoing *)g_ptr_array_index(h->result->outgoing,
+							   i))->part = pr_index;
 }
 
 static bool imip_error_is_limit(const char *error)
@@ -482,31 +524,109 @@ static void imip_name_seen_part(struct handler *h,
 	g_ptr_array_free(calendars, TRUE);
 }
 
-static void imip_process_parts(struct handler *h)
+/* A part processed before: reported with the outcome of that first
+   processing (so a copy delivered by a retry says what was done), its
+   reason marked as not done again. */
+static void imip_report_seen_part(struct handler *h,
+				  const struct mime_calendar_part *part,
+				  const char *outcome, const char *reason)
+{
+	enum imip_outcome_code code = IMIP_OUTCOME_NO_ACTION;
+	char *text = NULL;
+
+	if (outcome != NULL && imip_outcome_parse(outcome, &code))
+		text = g_strdup_printf("%s: %s", imip_digest_skip_reason,
+				       reason != NULL && *reason != '\0' ?
+				       reason : outcome);
+	else
+		code = IMIP_OUTCOME_NO_ACTION;
+	imip_result_set(h->result, code, text != NULL ? text :
+			imip_digest_skip_reason);
+	imip_name_seen_part(h, part, g_ptr_array_index(
+		h->result->parts, h->result->parts->len - 1));
+	g_free(text);
+}
+
+/* The idempotence record of a part, with its outcome as it stands. */
+static void imip_remember_part(struct handler *h, struct imip_part_done *d)
+{
+	enum imip_outcome_code code;
+	const char *error;
+	char *reason;
+
+	imip_parts_outcome(h->result, d->first_result, d->end_result, &code,
+			   &reason);
+	if (store_seen_record(h->su, d->digest, h->ctx->now,
+			      imip_outcome_name(code), reason, &error) < 0)
+		imip_log(h->ctx, IMIP_LOG_WARNING,
+			 "cannot remember processed message for %s: %s",
+			 h->user, error);
+	else
+		d->remembered = true;
+	g_free(reason);
+}
+
+/* The replies a part made go to the outbox before the part is recorded
+   as processed: a crash after this point leaves them queued (sent by the
+   next flush), never lost; a crash before it makes the retry compose and
+   queue them again under the same names. */
+static void imip_queue_replies(struct handler *h, struct imip_replies *replies,
+			       const struct imip_part_done *d)
+{
+	for (unsigned int i = d->first_out; i < d->end_out; i++) {
+		const struct imip_outgoing *out =
+			g_ptr_array_index(h->result->outgoing, i);
+		char *name = outbox_entry_name(d->digest, i - d->first_out);
+		const char *error;
+
+		if (outbox_queue(h->su, name, out, h->ctx->now, &error) < 0) {
+			imip_log(h->ctx, IMIP_LOG_WARNING, "%s: cannot queue "
+				 "reply to %s: %s (sending it without a copy)",
+				 h->user, out->recipient, error);
+			g_clear_pointer(&name, g_free);
+		}
+		g_ptr_array_add(replies->names, name);
+	}
+}
+
+static void imip_process_parts(struct handler *h, struct imip_replies *replies)
 {
 	const GPtrArray *parts = h->msg->calendar_parts;
 	const char *error;
 
 	for (unsigned int i = 0; i < parts->len; i++) {
 		const struct mime_calendar_part *part = g_ptr_array_index(parts, i);
-		char *digest = imip_part_digest(part, h->user, h->role,
-						h->senders);
-		int seen = store_seen_check(h->su, digest, &error);
+		struct imip_part_done *d = g_new0(struct imip_part_done, 1);
+		char *outcome = NULL, *reason = NULL;
+		int seen;
 
+		d->digest = imip_part_digest(part, h->user, h->role, h->senders);
+		seen = store_seen_get(h->su, d->digest, &outcome, &reason,
+				      &error);
+		d->first_result = h->result->parts->len;
+		d->first_out = h->result->outgoing->len;
+		d->end_result = d->first_result;
+		d->end_out = d->first_out;
 		if (seen < 0) {
 			imip_result_set(h->result, IMIP_OUTCOME_ERROR, error);
 		} else if (seen > 0) {
-			imip_result_set(h->result, IMIP_OUTCOME_NO_ACTION,
-					imip_digest_skip_reason);
-			imip_name_seen_part(h, part, g_ptr_array_index(
-				h->result->parts, h->result->parts->len - 1));
-		} else if (imip_process_part(h, part) &&
-			   store_seen_add(h->su, digest, h->ctx->now, &error) < 0) {
-			imip_log(h->ctx, IMIP_LOG_WARNING,
-				 "cannot remember processed message for %s: %s",
-				 h->user, error);
+			imip_report_seen_part(h, part, outcome, reason);
+		} else {
+			bool remember = imip_process_part(h, part);
+
+			d->end_result = h->result->parts->len;
+			d->end_out = h->result->outgoing->len;
+			if (replies != NULL)
+				imip_queue_replies(h, replies, d);
+			if (remember)
+				imip_remember_part(h, d);
 		}
-		g_free(digest);
+		g_free(outcome);
+		g_free(reason);
+		if (replies != NULL)
+			g_ptr_array_add(replies->done, d);
+		else
+			imip_part_done_free(d);
 	}
 }
 
@@ -525,9 +645,14 @@ static bool imip_only_freebusy_data(const struct imip_result *result)
 {
 	for (unsigned int i = 0; i < result->parts->len; i++) {
 		const struct imip_part_result *pr = g_ptr_array_index(result->parts, i);
+		const char *reason = pr->reason;
 
-		if (pr->code != IMIP_OUTCOME_UPDATED || pr->reason == NULL ||
-		    !g_str_has_prefix(pr->reason, "free/busy of "))
+		/* a duplicate is reported with its first reason */
+		if (reason != NULL && g_str_has_prefix(reason, imip_digest_skip_reason) &&
+		    g_str_has_prefix(reason + strlen(imip_digest_skip_reason), ": "))
+			reason += strlen(imip_digest_skip_reason) + 2;
+		if (pr->code != IMIP_OUTCOME_UPDATED || reason == NULL ||
+		    !g_str_has_prefix(reason, "free/busy of "))
 			return false;
 	}
 	return result->parts->len > 0;
@@ -592,8 +717,139 @@ static void imip_publish_if_changed(struct handler *h)
 			 "cannot publish free/busy of %s: %s", h->user, error);
 }
 
+/* --- sending: the outbox (outbox.h) ------------------------------------- */
+
+/* Reply number `i` of this message was not sent: the object it answers
+   reports `error` (the calendar change itself stands, and its reason
+   says so first), and the log names the failure and what became of the
+   reply. */
+static void imip_reply_not_sent(struct handler *h, unsigned int i,
+				const char *error, const char *what)
+{
+	const struct imip_outgoing *out = g_ptr_array_index(h->result->outgoing, i);
+	struct imip_part_result *pr = g_ptr_array_index(h->result->parts,
+							out->part);
+	const char *why = error != NULL ? error : "unknown error";
+	char *note = g_strdup_printf("reply to %s not sent: %s; %s",
+				     out->recipient, why, what);
+
+	imip_log(h->ctx, IMIP_LOG_ERROR, "cannot send reply to %s: %s (%s)",
+		 out->recipient, why, what);
+	pr->code = IMIP_OUTCOME_ERROR;
+	imip_reason_append(pr, note);
+	g_free(note);
+}
+
+/* An entry queued by an earlier message, tried again now. */
+static void imip_log_queued(struct handler *h, const struct outbox_report *r)
+{
+	const char *to = r->recipient != NULL ? r->recipient : "(unreadable)";
+
+	switch (r->fate) {
+	case OUTBOX_SENT:
+		imip_log(h->ctx, IMIP_LOG_INFO, "%s: queued reply to %s sent",
+			 h->user, to);
+		break;
+	case OUTBOX_DEFERRED:
+		imip_log(h->ctx, IMIP_LOG_WARNING, "%s: queued reply to %s "
+			 "still not sent: %s", h->user, to, r->error);
+		break;
+	case OUTBOX_REFUSED:
+	case OUTBOX_EXPIRED:
+	case OUTBOX_UNREADABLE:
+		imip_log(h->ctx, IMIP_LOG_ERROR, "%s: queued reply to %s "
+			 "given up (moved to outbox/failed): %s", h->user, to,
+			 r->error);
+		break;
+	}
+}
+
+static int imip_reply_index(const struct imip_replies *replies,
+			    const char *name)
+{
+	for (unsigned int i = 0; i < replies->names->len; i++) {
+		if (g_strcmp0(g_ptr_array_index(replies->names, i), name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* A reply that could not even be queued gets one direct attempt. */
+static bool imip_send_unqueued(struct handler *h, unsigned int i)
+{
+	const struct imip_outgoing *out = g_ptr_array_index(h->result->outgoing, i);
+	char *error = NULL;
+	enum imip_send_status status = h->ctx->send(h->ctx->send_context, out,
+						    &error);
+
+	if (status != IMIP_SEND_OK)
+		imip_reply_not_sent(h, i, error, "could not be queued, not "
+				    "retried");
+	g_free(error);
+	return status == IMIP_SEND_OK;
+}
+
+/* A part whose reply failed records its changed outcome, so that a
+   duplicate reports it. */
+static void imip_remember_failures(struct handler *h,
+				   const struct imip_replies *replies,
+				   const bool *failed)
+{
+	for (unsigned int k = 0; k < replies->done->len; k++) {
+		struct imip_part_done *d = g_ptr_array_index(replies->done, k);
+		bool any = false;
+
+		for (unsigned int i = d->first_out; i < d->end_out; i++)
+			any = any || failed[i];
+		if (any && d->remembered)
+			imip_remember_part(h, d);
+	}
+}
+
+/* Under the user's lock, after every part: send what is queued (this
+   message's replies and whatever earlier messages left), then let this
+   message's outcome say which replies did not leave. */
+static void imip_send_replies(struct handler *h, struct imip_replies *replies)
+{
+	struct outbox_sender sender = {
+		.send = h->ctx->send, .context = h->ctx->send_context,
+		.now = h->ctx->now, .lifetime = h->config->outbox_lifetime,
+	};
+	GPtrArray *reports = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)outbox_report_free);
+	unsigned int n = replies->names->len;
+	bool *failed = g_new0(bool, n + 1);
+	const char *error;
+
+	if (outbox_flush(h->su, &sender, reports, &error) < 0)
+		imip_log(h->ctx, IMIP_LOG_ERROR, "%s: outbox: %s", h->user,
+			 error);
+	for (unsigned int k = 0; k < reports->len; k++) {
+		const struct outbox_report *r = g_ptr_array_index(reports, k);
+		int i = imip_reply_index(replies, r->name);
+
+		if (i < 0) {
+			imip_log_queued(h, r);
+		} else if (r->fate != OUTBOX_SENT) {
+			imip_reply_not_sent(h, (unsigned int)i, r->error,
+					    r->fate == OUTBOX_DEFERRED ?
+					    "queued for retry" :
+					    "given up, kept in outbox/failed");
+			failed[i] = true;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (g_ptr_array_index(replies->names, i) == NULL)
+			failed[i] = !imip_send_unqueued(h, i);
+	}
+	imip_remember_failures(h, replies, failed);
+	g_free(failed);
+	g_ptr_array_free(reports, TRUE);
+}
+
 static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 {
+	struct imip_replies replies = { NULL, NULL };
 	char *tzid, *participating;
 	char *error = NULL;
 	int r;
@@ -609,6 +865,11 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 		g_free(error);
 		return;
 	}
+	if (ctx->send != NULL) {
+		replies.done = g_ptr_array_new_with_free_func(
+			(GDestroyNotify)imip_part_done_free);
+		replies.names = g_ptr_array_new_with_free_func(g_free);
+	}
 	participating = handler_pref(h, "participating");
 	if (g_strcmp0(participating, "no") == 0) {
 		imip_result_set(h->result, IMIP_OUTCOME_NO_ACTION,
@@ -617,11 +878,20 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 		tzid = handler_pref(h, "TZID");
 		h->user_zone = ical_zone_for_user(tzid);
 		g_free(tzid);
-		imip_process_parts(h);
+		imip_process_parts(h, ctx->send != NULL ? &replies : NULL);
 		imip_publish_if_changed(h);
+	}
+	/* also when this message made no reply: earlier ones may wait */
+	if (ctx->send != NULL)
+		imip_send_replies(h, &replies);
+	if (g_strcmp0(participating, "no") != 0) {
 		imip_result_combine(h->result);
 		if (h->role == IMIP_ROLE_PERSON)
 			imip_compose_mailbox(h);
+	}
+	if (replies.done != NULL) {
+		g_ptr_array_free(replies.done, TRUE);
+		g_ptr_array_free(replies.names, TRUE);
 	}
 	g_free(participating);
 	store_user_close(&h->su);

@@ -70,8 +70,9 @@ static char *send_submission_spec(const char *host)
 	return g_strdup(host);
 }
 
-static int send_smtp(const char *submission_host,
-		     const struct imip_outgoing *out, char **error_r)
+static enum imip_send_status
+send_smtp(const char *submission_host, const struct imip_outgoing *out,
+	  char **error_r)
 {
 	struct smtp_client_target target;
 	char *spec = send_submission_spec(submission_host);
@@ -80,10 +81,12 @@ static int send_smtp(const char *submission_host,
 	enum smtp_client_status status;
 
 	if (!smtp_client_parse_target(spec, false, &target, &storage)) {
+		/* imip.conf is checked when loaded: a fixed file lets a
+		   later attempt through */
 		*error_r = g_strdup_printf("invalid submission_host: %s",
 					   submission_host);
 		g_free(spec);
-		return -1;
+		return IMIP_SEND_TEMPFAIL;
 	}
 	g_free(spec);
 	status = smtp_client_send(&target, out->envelope_from, rcpts, 1,
@@ -91,7 +94,7 @@ static int send_smtp(const char *submission_host,
 	g_free(storage);
 	if (status == SMTP_CLIENT_OK) {
 		g_free(error);
-		return 0;
+		return IMIP_SEND_OK;
 	}
 	*error_r = g_strdup_printf("SMTP submission to %s failed (%s): %s",
 				   submission_host,
@@ -99,7 +102,8 @@ static int send_smtp(const char *submission_host,
 				   "temporary" : "permanent",
 				   error != NULL ? error : "unknown error");
 	g_free(error);
-	return -1;
+	return status == SMTP_CLIENT_TEMPFAIL ? IMIP_SEND_TEMPFAIL :
+		IMIP_SEND_PERMFAIL;
 }
 
 /* --- sendmail ---------------------------------------------------------- */
@@ -408,8 +412,17 @@ static void send_output_sanitize(GString *output)
 	output->len = strlen(output->str);
 }
 
-static int send_sendmail(const char *sendmail_path,
-			 const struct imip_outgoing *out, char **error_r)
+/* sysexits(3) statuses that mean "try again later", as Postfix's
+   pipe(8) reads them (sys_exits.c: 4.x.x): EX_TEMPFAIL and EX_OSERR.
+   Every other non-zero status is a refusal. */
+static bool send_exit_is_temporary(int status)
+{
+	return status == 75 || status == 71;
+}
+
+static enum imip_send_status
+send_sendmail(const char *sendmail_path, const struct imip_outgoing *out,
+	      char **error_r)
 {
 	char *argv[] = {
 		(char *)sendmail_path, (char *)"-i", (char *)"-f",
@@ -418,14 +431,17 @@ static int send_sendmail(const char *sendmail_path,
 	struct send_child child = { -1, -1, -1, -1 };
 	GString *input, *output;
 	bool write_failed;
-	int status, exec_err, ret = -1;
+	int status, exec_err;
+	/* Local trouble (no fork, sendmail missing, killed, stuck) is
+	   temporary: an administrator fixes it and the outbox tries again. */
+	enum imip_send_status ret = IMIP_SEND_TEMPFAIL;
 
 	if (sendmail_path == NULL || sendmail_path[0] != '/') {
 		*error_r = g_strdup("sendmail_path must be an absolute path");
-		return -1;
+		return IMIP_SEND_TEMPFAIL;
 	}
 	if (send_child_start(argv, &child, error_r) < 0)
-		return -1;
+		return IMIP_SEND_TEMPFAIL;
 
 	exec_err = send_child_exec_error(&child);
 	input = send_to_lf(out->data);
@@ -458,33 +474,36 @@ static int send_sendmail(const char *sendmail_path,
 					   sendmail_path, WEXITSTATUS(status),
 					   output->len > 0 ? ": " : "",
 					   output->str);
+		if (!send_exit_is_temporary(WEXITSTATUS(status)))
+			ret = IMIP_SEND_PERMFAIL;
 	} else if (write_failed) {
 		/* exit 0 without reading everything: do not call that sent */
 		*error_r = g_strdup_printf("%s did not read the whole message",
 					   sendmail_path);
 	} else {
-		ret = 0;
+		ret = IMIP_SEND_OK;
 	}
 	g_string_free(input, TRUE);
 	g_string_free(output, TRUE);
 	return ret;
 }
 
-int send_outgoing(const struct imip_config *config,
-		  const struct imip_outgoing *out, char **error_r)
+enum imip_send_status send_outgoing(const struct imip_config *config,
+				    const struct imip_outgoing *out,
+				    char **error_r)
 {
 	*error_r = NULL;
 	if (out == NULL || out->data == NULL) {
 		*error_r = g_strdup("no message to send");
-		return -1;
+		return IMIP_SEND_PERMFAIL;
 	}
 	if (!send_address_is_valid(out->envelope_from, true)) {
 		*error_r = g_strdup("invalid envelope sender");
-		return -1;
+		return IMIP_SEND_PERMFAIL;
 	}
 	if (!send_address_is_valid(out->recipient, false)) {
 		*error_r = g_strdup("invalid envelope recipient");
-		return -1;
+		return IMIP_SEND_PERMFAIL;
 	}
 	if (config->submission_host != NULL &&
 	    config->submission_host[0] != '\0')
@@ -492,4 +511,11 @@ int send_outgoing(const struct imip_config *config,
 	return send_sendmail(config->sendmail_path != NULL ?
 			     config->sendmail_path : "/usr/sbin/sendmail",
 			     out, error_r);
+}
+
+enum imip_send_status send_outgoing_func(void *context,
+					 const struct imip_outgoing *out,
+					 char **error_r)
+{
+	return send_outgoing(context, out, error_r);
 }

@@ -948,7 +948,9 @@ static int store_file_requests_write(struct store_user *su,
 	return ret < 0 ? -1 : 0;
 }
 
-/* seen: "digest<TAB>YYYYMMDDTHHMMSSZ" lines. */
+/* seen: "digest<TAB>YYYYMMDDTHHMMSSZ[<TAB>outcome<TAB>reason]" lines; the
+   last two fields escaped like those of requests ("-" for none).  Lines
+   without them (written before they existed) still count as seen. */
 static int store_file_seen_read(struct store_user *su, char ***lines_r)
 {
 	char *path = store_file_user_path(su, "seen"), *text;
@@ -970,7 +972,36 @@ static bool store_file_seen_line(const char *line, const char *digest)
 	return strncmp(line, digest, len) == 0 && line[len] == '\t';
 }
 
-static int store_file_seen_check(struct store_user *su, const char *digest)
+/* The outcome and reason fields of a seen line (NULL when absent or
+   damaged: the entry still means "seen"). */
+static void store_file_seen_note(const char *line, char **outcome_r,
+				 char **reason_r)
+{
+	char **f = g_strsplit(line, "\t", -1);
+	bool ok1 = true, ok2 = true;
+	char *outcome = NULL, *reason = NULL;
+
+	if (g_strv_length(f) == 4) {
+		outcome = store_name_field_decode(f[2], true, &ok1);
+		reason = store_name_field_decode(f[3], true, &ok2);
+		if (!ok1 || !ok2)
+			g_clear_pointer(&outcome, g_free);
+		if (outcome == NULL)
+			g_clear_pointer(&reason, g_free);
+	}
+	g_strfreev(f);
+	if (outcome_r != NULL)
+		*outcome_r = outcome;
+	else
+		g_free(outcome);
+	if (reason_r != NULL)
+		*reason_r = reason;
+	else
+		g_free(reason);
+}
+
+static int store_file_seen_check(struct store_user *su, const char *digest,
+				 char **outcome_r, char **reason_r)
 {
 	char **lines;
 	int ret = store_file_seen_read(su, &lines);
@@ -979,15 +1010,33 @@ static int store_file_seen_check(struct store_user *su, const char *digest)
 		return ret;
 	ret = 0;
 	for (char **l = lines; *l != NULL && ret == 0; l++) {
-		if (store_file_seen_line(*l, digest))
+		if (store_file_seen_line(*l, digest)) {
+			store_file_seen_note(*l, outcome_r, reason_r);
 			ret = 1;
+		}
 	}
 	g_strfreev(lines);
 	return ret;
 }
 
+/* The time field of a seen line: the second one, ended by a tab or the
+   end of the line. */
+static bool store_file_seen_time(const char *line, time_t *t_r)
+{
+	const char *tab = strchr(line, '\t');
+	char when[17];
+
+	if (tab == NULL || strlen(tab + 1) < 16 ||
+	    (tab[17] != '\0' && tab[17] != '\t'))
+		return false;
+	memcpy(when, tab + 1, 16);
+	when[16] = '\0';
+	return imip_clock_parse_utc(when, t_r);
+}
+
 static int store_file_seen_add(struct store_user *su, const char *digest,
-			       time_t now)
+			       time_t now, const char *outcome,
+			       const char *reason)
 {
 	char **lines = NULL, *path;
 	GString *out = g_string_new(NULL);
@@ -999,25 +1048,109 @@ static int store_file_seen_add(struct store_user *su, const char *digest,
 		return -1;
 	}
 	for (char **l = lines; l != NULL && *l != NULL; l++) {
-		const char *tab = strchr(*l, '\t');
 		time_t t;
 
 		/* Keep well-formed, recent entries of other digests. */
-		if (tab == NULL || store_file_seen_line(*l, digest) ||
-		    !imip_clock_parse_utc(tab + 1, &t) ||
+		if (store_file_seen_line(*l, digest) ||
+		    !store_file_seen_time(*l, &t) ||
 		    now - t > STORE_SEEN_MAX_AGE_SECS)
 			continue;
 		g_string_append(out, *l);
 		g_string_append_c(out, '\n');
 	}
 	g_strfreev(lines);
-	g_string_append_printf(out, "%s\t%s\n", digest,
+	g_string_append_printf(out, "%s\t%s", digest,
 			       imip_clock_format_utc(now, stamp));
+	if (outcome != NULL) {
+		g_string_append_c(out, '\t');
+		store_name_field_append(out, outcome);
+		g_string_append_c(out, '\t');
+		store_name_field_append(out, reason);
+	}
+	g_string_append_c(out, '\n');
 	path = store_file_user_path(su, "seen");
 	ret = store_file_write(su, path, out->str, out->len);
 	g_free(path);
 	g_string_free(out, TRUE);
 	return ret < 0 ? -1 : 0;
+}
+
+/* --- outbox -------------------------------------------------------------- */
+
+/* outbox/<name> and outbox/failed/<name>; names are hex (store.c checks),
+   so they need no encoding and "failed" cannot be one of them. */
+static char *store_file_outbox_path(struct store_user *su,
+				    enum store_outbox_queue queue,
+				    const char *name)
+{
+	return g_build_filename(store_file_user_of(su)->dir, "outbox",
+				queue == STORE_OUTBOX_FAILED ? "failed" : name,
+				queue == STORE_OUTBOX_FAILED ? name : NULL,
+				NULL);
+}
+
+static int store_file_outbox_put(struct store_user *su,
+				 enum store_outbox_queue queue,
+				 const char *name, const char *data, size_t len)
+{
+	char *path = store_file_outbox_path(su, queue, name);
+	int ret = store_file_write(su, path, data, len);
+
+	g_free(path);
+	return ret < 0 ? -1 : 0;
+}
+
+static int store_file_outbox_get(struct store_user *su,
+				 enum store_outbox_queue queue,
+				 const char *name, char **data_r, size_t *len_r)
+{
+	char *path = store_file_outbox_path(su, queue, name);
+	gsize len = 0;
+	int ret = store_file_read(su, path, data_r, &len);
+
+	g_free(path);
+	*len_r = ret > 0 ? len : 0;
+	return ret;
+}
+
+static int store_file_outbox_list(struct store_user *su,
+				  enum store_outbox_queue queue,
+				  GPtrArray *names_r)
+{
+	char *dir = g_build_filename(store_file_user_of(su)->dir, "outbox",
+				     queue == STORE_OUTBOX_FAILED ? "failed" :
+				     NULL, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	guint start = names_r->len;
+	int ret = store_file_list_dir(su, dir, names);
+
+	for (guint i = 0; ret == 0 && i < names->len; i++) {
+		const char *name = g_ptr_array_index(names, i);
+		bool hex = *name != '\0';
+
+		/* "failed" and anything put there by hand are not entries */
+		for (const char *p = name; *p != '\0' && hex; p++)
+			hex = g_ascii_isxdigit(*p);
+		if (hex)
+			g_ptr_array_add(names_r, g_strdup(name));
+	}
+	if (names_r->len > start)
+		qsort(names_r->pdata + start, names_r->len - start,
+		      sizeof(gpointer), store_file_strcmp);
+	g_ptr_array_free(names, TRUE);
+	g_free(dir);
+	return ret;
+}
+
+static int store_file_outbox_remove(struct store_user *su,
+				    enum store_outbox_queue queue,
+				    const char *name)
+{
+	char *path = store_file_outbox_path(su, queue, name);
+	int ret = store_file_unlink(su, path);
+
+	g_free(path);
+	return ret;
 }
 
 /* --- free/busy ----------------------------------------------------------- */
@@ -1279,6 +1412,10 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.static_write = store_file_static_write,
 	.seen_check = store_file_seen_check,
 	.seen_add = store_file_seen_add,
+	.outbox_put = store_file_outbox_put,
+	.outbox_get = store_file_outbox_get,
+	.outbox_list = store_file_outbox_list,
+	.outbox_remove = store_file_outbox_remove,
 };
 
 int store_file_init(const struct imip_config *config, struct store **store_r,

@@ -67,9 +67,23 @@ struct store_vfuncs {
 
 	int (*static_write)(struct store_user *su, const char *text);
 
-	int (*seen_check)(struct store_user *su, const char *digest);
+	/* outcome_r/reason_r may be NULL */
+	int (*seen_check)(struct store_user *su, const char *digest,
+			  char **outcome_r, char **reason_r);
+	/* outcome and reason may be NULL */
 	int (*seen_add)(struct store_user *su, const char *digest,
-			time_t now);
+			time_t now, const char *outcome, const char *reason);
+
+	int (*outbox_put)(struct store_user *su,
+			  enum store_outbox_queue queue, const char *name,
+			  const char *data, size_t len);
+	int (*outbox_get)(struct store_user *su,
+			  enum store_outbox_queue queue, const char *name,
+			  char **data_r, size_t *len_r);
+	int (*outbox_list)(struct store_user *su,
+			   enum store_outbox_queue queue, GPtrArray *names_r);
+	int (*outbox_remove)(struct store_user *su,
+			     enum store_outbox_queue queue, const char *name);
 };
 
 struct store {

@@ -401,20 +401,99 @@ static bool store_digest_ok(const char *digest)
 int store_seen_check(struct store_user *su, const char *digest,
 		     const char **error_r)
 {
-	if (!store_digest_ok(digest))
-		return store_user_fail(su, error_r, "invalid message digest");
-	return store_user_result(su, su->store->v->seen_check(su, digest),
-				 error_r);
+	return store_seen_get(su, digest, NULL, NULL, error_r);
 }
 
 int store_seen_add(struct store_user *su, const char *digest, time_t now,
 		   const char **error_r)
 {
+	return store_seen_record(su, digest, now, NULL, NULL, error_r);
+}
+
+int store_seen_get(struct store_user *su, const char *digest,
+		   char **outcome_r, char **reason_r, const char **error_r)
+{
+	if (outcome_r != NULL)
+		*outcome_r = NULL;
+	if (reason_r != NULL)
+		*reason_r = NULL;
+	if (!store_digest_ok(digest))
+		return store_user_fail(su, error_r, "invalid message digest");
+	return store_user_result(su, su->store->v->seen_check(su, digest,
+							       outcome_r,
+							       reason_r),
+				 error_r);
+}
+
+int store_seen_record(struct store_user *su, const char *digest, time_t now,
+		      const char *outcome, const char *reason,
+		      const char **error_r)
+{
 	if (!store_digest_ok(digest))
 		return store_user_fail(su, error_r, "invalid message digest");
 	if (!store_user_writable(su, error_r))
 		return -1;
-	return store_user_result(su, su->store->v->seen_add(su, digest, now),
+	return store_user_result(su, su->store->v->seen_add(su, digest, now,
+							     outcome, reason),
+				 error_r);
+}
+
+/* Outbox names are made by outbox.c: hex digits only, so a name is
+   always one plain path component. */
+static bool store_outbox_name_ok(const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > 128)
+		return false;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!g_ascii_isxdigit(*p))
+			return false;
+	}
+	return true;
+}
+
+int store_outbox_put(struct store_user *su, enum store_outbox_queue queue,
+		     const char *name, const char *data, size_t len,
+		     const char **error_r)
+{
+	if (!store_outbox_name_ok(name) || data == NULL)
+		return store_user_fail(su, error_r, "invalid outbox entry");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->outbox_put(su, queue, name,
+							       data, len),
+				 error_r);
+}
+
+int store_outbox_get(struct store_user *su, enum store_outbox_queue queue,
+		     const char *name, char **data_r, size_t *len_r,
+		     const char **error_r)
+{
+	*data_r = NULL;
+	*len_r = 0;
+	if (!store_outbox_name_ok(name))
+		return store_user_fail(su, error_r, "invalid outbox entry name");
+	return store_user_result(su, su->store->v->outbox_get(su, queue, name,
+							       data_r, len_r),
+				 error_r);
+}
+
+int store_outbox_list(struct store_user *su, enum store_outbox_queue queue,
+		      GPtrArray *names_r, const char **error_r)
+{
+	return store_user_result(su, su->store->v->outbox_list(su, queue,
+								names_r),
+				 error_r);
+}
+
+int store_outbox_remove(struct store_user *su, enum store_outbox_queue queue,
+			const char *name, const char **error_r)
+{
+	if (!store_outbox_name_ok(name))
+		return store_user_fail(su, error_r, "invalid outbox entry name");
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->outbox_remove(su, queue,
+								  name),
 				 error_r);
 }
 

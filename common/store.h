@@ -173,6 +173,36 @@ int store_seen_check(struct store_user *su, const char *digest,
 		     const char **error_r);
 int store_seen_add(struct store_user *su, const char *digest, time_t now,
 		   const char **error_r);
+/* The same with what the first processing of the part gave: its outcome
+   name and reason are kept with the digest, so that a duplicate can report
+   them (a retried delivery shows what was done, not "no_action").
+   store_seen_get() returns 1 with *outcome_r and *reason_r newly
+   allocated, or NULL when the entry predates them; outcome_r and
+   reason_r may be NULL.  store_seen_record() replaces the entry of the
+   same digest. */
+int store_seen_get(struct store_user *su, const char *digest,
+		   char **outcome_r, char **reason_r, const char **error_r);
+int store_seen_record(struct store_user *su, const char *digest, time_t now,
+		      const char *outcome, const char *reason,
+		      const char **error_r);
+
+/* The outbox (outbox.h): replies waiting to be sent, and those given up.
+   One opaque entry per name; names are what outbox.c makes (hex digits),
+   listed sorted.  A missing entry reads as 0 from get and remove. */
+enum store_outbox_queue {
+	STORE_OUTBOX_QUEUED,	/* outbox/<name> */
+	STORE_OUTBOX_FAILED,	/* outbox/failed/<name> */
+};
+int store_outbox_put(struct store_user *su, enum store_outbox_queue queue,
+		     const char *name, const char *data, size_t len,
+		     const char **error_r);
+int store_outbox_get(struct store_user *su, enum store_outbox_queue queue,
+		     const char *name, char **data_r, size_t *len_r,
+		     const char **error_r);
+int store_outbox_list(struct store_user *su, enum store_outbox_queue queue,
+		      GPtrArray *names_r, const char **error_r);
+int store_outbox_remove(struct store_user *su, enum store_outbox_queue queue,
+			const char *name, const char **error_r);
 
 void store_request_free(struct store_request *r);
 void store_counter_free(struct store_counter *c);

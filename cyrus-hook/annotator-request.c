@@ -202,6 +202,12 @@ static gpointer annotator_work_run(gpointer data)
 	ctx.config = config;
 	ctx.log = annotator_library_log;
 	ctx.now = imip_clock_now();
+	/* replies leave (or are queued) inside the processing, under the
+	   user's lock, so that the answer's outcome says whether they did
+	   (outbox.h); sendmail normally takes milliseconds of the
+	   cyrus_answer_timeout */
+	ctx.send = send_outgoing_func;
+	ctx.send_context = (void *)config;
 	result = trigger_check(&ctx, w->msg->raw, sender, w->target.address,
 			       &trigger_failed);
 	if (result == NULL) {
@@ -302,23 +308,7 @@ static void annotator_log_result(const struct annotator_target *t,
 	g_free(mailbox);
 }
 
-static void annotator_send_all(const struct imip_config *config,
-			       const struct imip_result *result)
-{
-	for (guint i = 0; i < result->outgoing->len; i++) {
-		const struct imip_outgoing *out =
-			g_ptr_array_index(result->outgoing, i);
-		char *error = NULL;
-
-		if (send_outgoing(config, out, &error) < 0) {
-			annotator_log(LOG_ERR, "cannot send reply to %s: %s",
-				      out->recipient, error);
-			g_free(error);
-		}
-	}
-}
-
-/* Process with the answer deadline; answer; finish and send. */
+/* Process (and send) with the answer deadline; answer; log. */
 static void annotator_process(const struct annotator *a,
 			      struct annotator_target *t,
 			      struct mime_message *msg, int in_fd, int out_fd,
@@ -345,7 +335,6 @@ static void annotator_process(const struct annotator *a,
 
 	g_thread_join(thread);
 	annotator_log_result(t, w.result, answered - started, !in_time);
-	annotator_send_all(a->config, w.result);
 	imip_result_free(&w.result);
 	g_cond_clear(&w.cond);
 	g_mutex_clear(&w.lock);

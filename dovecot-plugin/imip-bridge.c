@@ -30,6 +30,11 @@ struct imip_bridge_log {
 	void *context;
 };
 
+struct imip_bridge_send {
+	imip_bridge_send_func_t *func;
+	void *context;
+};
+
 int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
 		     char **error_r)
 {
@@ -87,6 +92,24 @@ static void imip_bridge_library_log(void *context, enum imip_log_level level,
 		log->func(log->context, levels[level], message);
 }
 
+/* The library's imip_send_func_t over the plugin's sending function. */
+static enum imip_send_status
+imip_bridge_library_send(void *context, const struct imip_outgoing *out,
+			 char **error_r)
+{
+	const struct imip_bridge_send *send = context;
+	const char *error = NULL;
+	gsize size;
+	const void *data = g_bytes_get_data(out->data, &size);
+	int ret = send->func(send->context, out->envelope_from,
+			     out->recipient, data, size, &error);
+
+	if (ret > 0)
+		return IMIP_SEND_OK;
+	*error_r = g_strdup(error != NULL ? error : "unknown error");
+	return ret < 0 ? IMIP_SEND_TEMPFAIL : IMIP_SEND_PERMFAIL;
+}
+
 /* The summary of the parts for a log line: methods once each, first UID. */
 static void imip_bridge_describe(struct imip_bridge_result *r)
 {
@@ -105,10 +128,12 @@ imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 		    const char *envelope_sender, const char *user,
 		    const char *role, unsigned int local_port,
 		    const struct imip_bridge_options *options,
-		    imip_bridge_log_func_t *log, void *log_context)
+		    imip_bridge_log_func_t *log, void *log_context,
+		    imip_bridge_send_func_t *send, void *send_context)
 {
 	struct imip_bridge_result *r = g_new0(struct imip_bridge_result, 1);
 	struct imip_bridge_log logger = { log, log_context };
+	struct imip_bridge_send sender = { send, send_context };
 	struct imip_options o;
 	struct imip_ctx ctx;
 	struct mime_message *msg;
@@ -120,6 +145,10 @@ imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 	ctx.log_context = &logger;
 	ctx.now = imip_clock_now();
 	ctx.local_port = local_port;
+	if (send != NULL) {
+		ctx.send = imip_bridge_library_send;
+		ctx.send_context = &sender;
+	}
 	if (options != NULL) {
 		memset(&o, 0, sizeof(o));
 		o.allow_public = options->allow_public;

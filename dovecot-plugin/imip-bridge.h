@@ -22,6 +22,14 @@ typedef void imip_bridge_log_func_t(void *context,
 				    enum imip_bridge_log_level level,
 				    const char *message);
 
+/* Sends one reply (from, rcpt: envelope; data/size: the message).
+   Returns 1 sent, 0 refused for good, -1 try again later (the convention
+   of Dovecot's smtp_submit_run()); on failure *error_r says why (only
+   read before the function is called again). */
+typedef int imip_bridge_send_func_t(void *context, const char *from,
+				    const char *rcpt, const void *data,
+				    size_t size, const char **error_r);
+
 struct imip_bridge;		/* a loaded imip.conf and an open store */
 struct imip_bridge_result;
 
@@ -52,13 +60,18 @@ size_t imip_bridge_message_limit(const struct imip_bridge *bridge);
    TCP port of the LMTP connection the message came in on, 0 when unknown
    or not TCP (a UNIX socket, dovecot-lda); see trusted_submission_ports.
    options NULL: the defaults.  Never fails: every problem is an outcome.
-   The log callback receives the library's own log lines. */
+   The log callback receives the library's own log lines.  send non-NULL:
+   the replies are queued in the user's outbox and sent with it during
+   processing (a reply not sent makes the outcome error; one refused for
+   now is retried later); the caller must not send them again.  send
+   NULL: nothing is sent or queued, the replies are only listed. */
 struct imip_bridge_result *
 imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 		    const char *envelope_sender, const char *user,
 		    const char *role, unsigned int local_port,
 		    const struct imip_bridge_options *options,
-		    imip_bridge_log_func_t *log, void *log_context);
+		    imip_bridge_log_func_t *log, void *log_context,
+		    imip_bridge_send_func_t *send, void *send_context);
 
 /* "added", "updated", "cancelled", "replied", "no_action", "rejected",
    "error" */
@@ -73,7 +86,9 @@ const char *imip_bridge_result_uid(const struct imip_bridge_result *r);
    limit counts), i.e. when the $iMIP keywords apply */
 bool imip_bridge_result_is_calendar(const struct imip_bridge_result *r);
 
-/* Messages to send, each from the calendar address to one recipient. */
+/* The replies made, each from the calendar address to one recipient
+   (already sent or queued when imip_bridge_process() had a send
+   function). */
 unsigned int imip_bridge_result_outgoing_count(const struct imip_bridge_result *r);
 void imip_bridge_result_outgoing(const struct imip_bridge_result *r,
 				 unsigned int i, const char **from_r,

@@ -150,6 +150,7 @@ imip_process_mail(struct imip_user *iuser, struct mail *mail,
 	const char *error, *outcome, *reason;
 	buffer_t *data;
 	mode_t old_umask;
+	bool can_send;
 
 	*data_r = NULL;
 	*truncated_r = FALSE;
@@ -171,11 +172,15 @@ imip_process_mail(struct imip_user *iuser, struct mail *mail,
 		return NULL;
 	}
 
+	/* with a delivery in progress, replies leave through its
+	   submission settings while the library holds the user's lock */
+	can_send = iuser->dctx != NULL && iuser->dctx->smtp_set != NULL;
 	old_umask = umask(IMIP_UMASK);
 	result = imip_bridge_process(bridge, data->data, data->used,
 				     envelope_sender, address, iuser->set.role,
 				     imip_local_port(iuser), options,
-				     imip_library_log, iuser);
+				     imip_library_log, iuser,
+				     can_send ? imip_send_reply : NULL, iuser);
 	(void)umask(old_umask);
 	outcome = imip_bridge_result_outcome(result);
 	reason = imip_bridge_result_reason(result);
@@ -192,7 +197,8 @@ imip_process_mail(struct imip_user *iuser, struct mail *mail,
 		e_debug(event, "recipient=%s outcome=%s reason=%s", address,
 			outcome, str_sanitize(reason, 300));
 	}
-	imip_send_replies(iuser, iuser->dctx, result);
+	if (!can_send)
+		imip_send_replies(iuser, iuser->dctx, result);
 	*data_r = data;
 	return result;
 }

@@ -104,9 +104,14 @@ void imip_keywords_set(struct imip_user *iuser, const char *outcome);
 const char *const *imip_keywords_get(struct imip_user *iuser);
 
 /* imip-send.c */
-/* Send the replies of a result through Dovecot's submission settings
-   (smtp_set of DCTX: submission_host or sendmail_path).  Failures are
-   logged; nothing is sent when DCTX or its smtp_set is NULL. */
+/* An imip_bridge_send_func_t (context: the struct imip_user, whose dctx
+   and its smtp_set must be set): one reply through Dovecot's submission
+   settings.  The library calls it while it processes, so the outcome
+   says whether the replies left, and queues what did not (outbox). */
+int imip_send_reply(void *context, const char *from, const char *rcpt,
+		    const void *data, size_t size, const char **error_r);
+/* Without a delivery in progress (DCTX or its smtp_set NULL) the replies
+   of a result cannot be sent: logs that they were not. */
 void imip_send_replies(struct imip_user *iuser,
 		       struct mail_deliver_context *dctx,
 		       const struct imip_bridge_result *result);

@@ -54,40 +54,28 @@ static int imip_send_one(struct imip_user *iuser,
 	return ret;
 }
 
+int imip_send_reply(void *context, const char *from, const char *rcpt,
+		    const void *data, size_t size, const char **error_r)
+{
+	struct imip_user *iuser = context;
+	int ret = imip_send_one(iuser, iuser->dctx, from, rcpt, data, size,
+				error_r);
+
+	if (ret > 0)
+		e_info(imip_user_event(iuser), "sent reply from <%s> to <%s>",
+		       str_sanitize(from, 80), str_sanitize(rcpt, 80));
+	return ret;
+}
+
 void imip_send_replies(struct imip_user *iuser,
 		       struct mail_deliver_context *dctx,
 		       const struct imip_bridge_result *result)
 {
-	unsigned int i, count = imip_bridge_result_outgoing_count(result);
-	const char *from, *rcpt, *error;
-	const void *data;
-	size_t size;
-	int ret;
+	unsigned int count = imip_bridge_result_outgoing_count(result);
 
-	if (count == 0)
+	if (count == 0 || (dctx != NULL && dctx->smtp_set != NULL))
 		return;
-	if (dctx == NULL || dctx->smtp_set == NULL) {
-		e_warning(imip_user_event(iuser),
-			  "%u repl%s not sent: no delivery in progress "
-			  "(no submission settings)", count,
-			  count == 1 ? "y" : "ies");
-		return;
-	}
-	for (i = 0; i < count; i++) T_BEGIN {
-		imip_bridge_result_outgoing(result, i, &from, &rcpt,
-					    &data, &size);
-		ret = imip_send_one(iuser, dctx, from, rcpt, data, size,
-				    &error);
-		if (ret > 0) {
-			e_info(imip_user_event(iuser),
-			       "sent reply from <%s> to <%s>",
-			       str_sanitize(from, 80), str_sanitize(rcpt, 80));
-		} else {
-			e_error(imip_user_event(iuser),
-				"reply from <%s> to <%s> not sent (%s): %s",
-				str_sanitize(from, 80), str_sanitize(rcpt, 80),
-				ret < 0 ? "temporary failure" : "failed",
-				error);
-		}
-	} T_END;
+	e_warning(imip_user_event(iuser),
+		  "%u repl%s not sent: no delivery in progress "
+		  "(no submission settings)", count, count == 1 ? "y" : "ies");
 }

@@ -11,8 +11,9 @@
  * DESCRIPTION
  *	imip-shim reads one message on standard input, processes its iMIP
  *	calendar parts (RFC 6047, RFC 5546) with libimip, sends the replies
- *	the agent makes, and in the person role hands the mailbox version of
- *	the message on to TARGET.
+ *	the agent makes (through the user's outbox: one refused for now is
+ *	retried later, and the outcome is error), and in the person role
+ *	hands the mailbox version of the message on to TARGET.
  *
  *	--role person: process for each --recipient (a calendar user), then
  *	deliver what the `incoming` preference says the mailbox receives.
@@ -27,7 +28,7 @@
  *	none (default none).
  *
  *	--dry-run: the messages the agent would send are written to standard
- *	output as an mbox stream instead of being sent.
+ *	output as an mbox stream instead of being sent or queued.
  *
  *	Processing options, the tags of RFC 9671 processcalendar (struct
  *	imip_options): --no-public (not :allowpublic; PUBLISH and calendar
@@ -173,32 +174,21 @@ static void shim_log_result(const char *role, const char *recipient,
 	g_free(recipient_text);
 }
 
-static void shim_send_all(const struct imip_config *config,
-			  const struct imip_result *result, bool dry_run,
-			  time_t now)
+/* --dry-run: the replies the agent would send, as an mbox stream on
+   standard output.  Otherwise the library has sent or queued them
+   (ctx.send, outbox.h). */
+static void shim_print_replies(const struct imip_result *result, time_t now)
 {
+	GString *mbox = g_string_new(NULL);
+
 	for (unsigned int i = 0; i < result->outgoing->len; i++) {
 		const struct imip_outgoing *out = g_ptr_array_index(result->outgoing, i);
-		char *error = NULL;
 
-		if (dry_run) {
-			GString *mbox = g_string_new(NULL);
-
-			compose_mbox_append(mbox, out->envelope_from, out->data, now);
-			fwrite(mbox->str, 1, mbox->len, stdout);
-			g_string_free(mbox, TRUE);
-			continue;
-		}
-		/* A reply that cannot be sent is logged; the incoming mail
-		   is still delivered (DESIGN.md rule 1). */
-		if (send_outgoing(config, out, &error) < 0) {
-			shim_log(LOG_ERR, "cannot send reply to %s: %s",
-				 out->recipient, error);
-			g_free(error);
-		}
+		compose_mbox_append(mbox, out->envelope_from, out->data, now);
 	}
-	if (dry_run)
-		fflush(stdout);
+	fwrite(mbox->str, 1, mbox->len, stdout);
+	fflush(stdout);
+	g_string_free(mbox, TRUE);
 }
 
 static GBytes *shim_read_stdin(void)
@@ -395,7 +385,8 @@ static int shim_process_user(struct imip_ctx *ctx, const struct shim_options *o,
 			trigger_mark_failed(result);
 	}
 	shim_log_result(o->role, user, result);
-	shim_send_all(ctx->config, result, o->dry_run, ctx->now);
+	if (o->dry_run)
+		shim_print_replies(result, ctx->now);
 	if (person) {
 		messages = g_ptr_array_new();
 		if (result->mailbox->len == 0)
@@ -507,6 +498,14 @@ int main(int argc, char **argv)
 	ctx.config = config;
 	ctx.log = shim_library_log;
 	ctx.now = imip_clock_now();
+	/* replies are queued in the user's outbox and sent under the
+	   user's lock; a reply not sent makes the outcome error, and a
+	   temporary failure is retried later (outbox.h).  A dry run sends
+	   nothing and prints them. */
+	if (!o.dry_run) {
+		ctx.send = send_outgoing_func;
+		ctx.send_context = config;
+	}
 	if (store_open(config, &ctx.store, &error) < 0) {
 		/* keep going: imip_process reports the store failure as an
 		   outcome and the mail is still delivered */

@@ -12,8 +12,10 @@
 #define ADMIN_EX_IOERR 74
 #define ADMIN_EX_CONFIG 78
 
+#include <glib.h>
+#include "store.h"
+
 struct imip_config;
-struct store;
 struct journal;
 
 struct admin {
@@ -29,10 +31,23 @@ struct admin {
 /* "imip-admin: " + the message on standard error. */
 void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Open a user's store (exclusively unless flags say
+   STORE_OPEN_READONLY); returns an exit status, errors printed. */
+int admin_user_open(struct admin *a, const char *address,
+		    enum store_open_flags flags, struct store_user **su_r);
+
+/* A field of tab-separated output ("-" for a missing value, no tab or
+   line break inside), and the line ended and printed. */
+void admin_field(GString *line, const char *value);
+void admin_line(GString *line);
+
 /* check FILE... (admin-check.c) */
 int cmd_check(struct admin *a);
 
 /* db-upgrade [--schema-dir DIR] (admin-db.c) */
 int cmd_db_upgrade(struct admin *a);
+/* outbox, send-queued (admin-outbox.c) */
+int cmd_outbox(struct admin *a);
+int cmd_send_queued(struct admin *a);
 
 #endif

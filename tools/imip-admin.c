@@ -28,6 +28,9 @@
  *	quota Q delegates [ADDR... | --none]	address
  *	quota Q reservations	start end resource uid rid organiser
  *	update-quotas [Q...]
+ *	outbox [ADDR...]	user queue name queued attempts last-attempt
+ *			recipient error
+ *	send-queued [ADDR...]	user name fate recipient error
  *	check [--role ROLE] [--user ADDR] [--sender ADDR] FILE...
  *		FILE: role= user= sender= method= uid= outcome= reason=
  *		replies=N [(to ADDR METHOD, ...)]
@@ -70,7 +73,7 @@ void admin_error(const char *fmt, ...)
 
 /* A field of tab-separated output: never a tab or a line break inside,
    and "-" for a missing value. */
-static void admin_field(GString *line, const char *value)
+void admin_field(GString *line, const char *value)
 {
 	if (line->len > 0)
 		g_string_append_c(line, '\t');
@@ -83,7 +86,7 @@ static void admin_field(GString *line, const char *value)
 				  ' ' : *p);
 }
 
-static void admin_line(GString *line)
+void admin_line(GString *line)
 {
 	fputs(line->str, stdout);
 	fputc('\n', stdout);
@@ -91,7 +94,7 @@ static void admin_line(GString *line)
 }
 
 /* Open a user's store; returns an exit status. */
-static int admin_user_open(struct admin *a, const char *address,
+int admin_user_open(struct admin *a, const char *address,
 			   enum store_open_flags flags, struct store_user **su_r)
 {
 	char *user = address_normalize(address);
@@ -889,6 +892,8 @@ static const struct admin_command {
 	  "  quota Q delegates [ADDR... | --none]\n"
 	  "  quota Q reservations" },
 	{ "update-quotas", cmd_update_quotas, "update-quotas [Q...]" },
+	{ "outbox", cmd_outbox, "outbox [ADDR...]" },
+	{ "send-queued", cmd_send_queued, "send-queued [ADDR...]" },
 	{ "check", cmd_check,
 	  "check [--role person|resource|outgoing] [--user ADDR] "
 	  "[--sender ADDR] FILE..." },

@@ -307,7 +307,7 @@ def check_cases(c):
            check(conf, INVITE, UPDATE), None,
            lambda out, err, root=root, before=before, tmpdir=tmpdir:
                "01-invitation.eml: role=person user=vincent.vole@example.com"
-               in out and "outcome=no_action reason=\"already processed\""
+               in out and "outcome=added reason=\"already processed: "
                in out and "02-update.eml: role=person " in out
                and "outcome=updated" in out and len(out.splitlines()) == 2
                and tree_state(root) == before and os.listdir(tmpdir) == [],

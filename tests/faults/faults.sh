@@ -12,11 +12,15 @@
 #     an mbox on another file system, outcome error naming the failed
 #     write;
 # (c) sendmail_path failing (a script exiting 75, one exiting 1): the
-#     incoming mail is still delivered, a log line names the failed send
-#     (today the outcome line still says "replied" and the reply is not
-#     retried, whatever sendmail's status);
+#     incoming mail is still delivered, a log line names the failed send,
+#     the outcome is error (not replied), and a retried message sends
+#     nothing new; exit 75 leaves the reply in the user's outbox, sent
+#     exactly once by `imip-admin send-queued` (or the next message) once
+#     sendmail works; exit 1 moves it to outbox/failed, never retried;
+#     a reply still deferred after outbox_lifetime is given up;
 # (d) LMTP hand-back target down: exit 75 so the MTA retries; a second
-#     run once a (small Python) LMTP server listens delivers exactly once;
+#     run once a (small Python) LMTP server listens delivers exactly once,
+#     and that copy carries the outcome of the first processing;
 # (e) imip.conf unreadable (mode 000, the shim run as nobody) or missing:
 #     the person role delivers the original unprocessed (exit 0) and the
 #     log names the file; the resource role defers (exit 75) so that the
@@ -191,11 +195,22 @@ fi
 # --- (c) sendmail_path failing ----------------------------------------------
 # The REQUEST is stored; the ADD for it makes the agent send a REFRESH
 # (add_method_response = refresh, the default) through sendmail_path.
+# sendmail_script DIR STATUS: DIR/sendmail records each call, then exits
+# STATUS (after keeping the message in DIR/sendmail.out when 0)
+sendmail_script() {
+	printf '#!/bin/sh\necho "$*" >> "%s/sendmail.calls"\nif [ %s -eq 0 ]; then cat >> "%s/sendmail.out"; else cat > /dev/null; echo "sendmail refuses" >&2; fi\nexit %s\n' \
+		"$1" "$2" "$1" "$2" > "$1/sendmail"
+	chmod 755 "$1/sendmail"
+}
+# queued DIR STATE: entries of the outbox in STATE (queued or failed)
+queued() {
+	"$ADMIN" -c "$1/imip.conf" outbox "$USER_ADDR" 2>/dev/null |
+		awk -F '\t' -v s="$2" '$2 == s' | wc -l
+}
 for status in 75 1; do
 	C=$T/c$status
 	imip_conf "$C" || exit 1
-	printf '#!/bin/sh\necho "$*" >> "%s/sendmail.calls"\ncat > /dev/null\necho "sendmail refuses" >&2\nexit %s\n' \
-		"$C" "$status" > "$C/sendmail"
+	sendmail_script "$C" "$status"
 	"$ADMIN" -c "$C/imip.conf" init-user "$USER_ADDR" >/dev/null 2>&1
 	shim "$C" req "$T/request.eml"
 	shim "$C" add "$T/add.eml"
@@ -206,7 +221,96 @@ for status in 75 1; do
 		is "$(mbox_count "$C/add.mbox")" 1
 	check "sendmail exit $status: log names the failed send" \
 		has "$C/add.err" "cannot send reply to $ORG: .*exited with status $status"
+	check "sendmail exit $status: outcome error, not replied" \
+		[ "$(outcome_of "$C/add.err")" = error ]
+	check "sendmail exit $status: the mailbox copy says error" \
+		has "$C/add.mbox" "^X-iMIP-Outcome: error"
+	# the same message again (an MTA retry): processed already, no
+	# second attempt, and the first processing's outcome reported
+	shim "$C" add-again "$T/add.eml"
+	check "sendmail exit $status: a retried message sends nothing" \
+		is "$(imip_sendmail_calls "$C")" "$([ "$status" = 75 ] && echo 2 || echo 1)"
+	check "sendmail exit $status: the retry reports the first outcome" \
+		has "$C/add-again.err" "outcome=error reason=\"already processed: .*reply to $ORG not sent"
 done
+# exit 75: the reply stays in the outbox; the retry above tried it again
+# (still 75); with sendmail fixed, send-queued sends it exactly once
+C=$T/c75
+check "sendmail exit 75: the reason says queued for retry" \
+	has "$C/add.err" "reply to $ORG not sent: .*queued for retry"
+check "sendmail exit 75: the reply is in the outbox" is "$(queued "$C" queued)" 1
+check "sendmail exit 75: nothing in outbox/failed" is "$(queued "$C" failed)" 0
+sendmail_script "$C" 0
+"$ADMIN" -c "$C/imip.conf" send-queued > "$C/send-queued.out" 2> "$C/send-queued.err"
+echo $? > "$C/send-queued.rc"
+LAST_ERR=$C/send-queued.err
+check "sendmail fixed: send-queued exits 0" is "$(rc "$C" send-queued)" 0
+check "sendmail fixed: send-queued reports the reply sent" \
+	has "$C/send-queued.out" "^$USER_ADDR	[0-9a-f]+	sent	$ORG	-$"
+check "sendmail fixed: the queued REFRESH was sent (3rd call)" \
+	is "$(imip_sendmail_calls "$C")" 3
+check "sendmail fixed: the message sent is the REFRESH" \
+	has "$C/sendmail.out" "^Content-Type: text/calendar;.*method=REFRESH"
+check "sendmail fixed: the outbox is empty" is "$(queued "$C" queued)" 0
+"$ADMIN" -c "$C/imip.conf" send-queued > "$C/send-again.out" 2>&1
+shim "$C" add-third "$T/add.eml"
+check "sendmail fixed: sent exactly once (no resend by send-queued or a retry)" \
+	is "$(imip_sendmail_calls "$C")" 3
+check "sendmail fixed: send-queued with an empty outbox prints nothing" \
+	[ ! -s "$C/send-again.out" ]
+
+# the next message for the user also sends what is queued
+C=$T/c75next
+imip_conf "$C" || exit 1
+sendmail_script "$C" 75
+"$ADMIN" -c "$C/imip.conf" init-user "$USER_ADDR" >/dev/null 2>&1
+shim "$C" req "$T/request.eml"
+shim "$C" add "$T/add.eml"
+check "next message: the reply is queued" is "$(queued "$C" queued)" 1
+sendmail_script "$C" 0
+mail REQUEST fault2@example.com req2 > "$T/request2.eml"
+shim "$C" req2 "$T/request2.eml"
+check "next message: its processing sent the queued reply" \
+	has "$C/req2.err" "queued reply to $ORG sent"
+check "next message: sendmail called once more, the outbox is empty" \
+	[ "$(imip_sendmail_calls "$C")" -eq 2 ] && [ "$(queued "$C" queued)" -eq 0 ]
+check "next message: its own outcome is unaffected" \
+	[ "$(outcome_of "$C/req2.err")" = added ]
+
+# exit 1: refused for good, moved to outbox/failed, never tried again
+C=$T/c1
+check "sendmail exit 1: the reply moved to outbox/failed" is "$(queued "$C" failed)" 1
+check "sendmail exit 1: nothing left queued" is "$(queued "$C" queued)" 0
+check "sendmail exit 1: the reason says given up" \
+	has "$C/add.err" "reply to $ORG not sent: .*given up"
+"$ADMIN" -c "$C/imip.conf" outbox > "$C/outbox.out" 2>&1
+check "sendmail exit 1: imip-admin outbox lists it with the error" \
+	has "$C/outbox.out" "^$USER_ADDR	failed	[0-9a-f]+	20141120T120000Z	1	20141120T120000Z	$ORG	.*exited with status 1"
+sendmail_script "$C" 0
+"$ADMIN" -c "$C/imip.conf" send-queued > "$C/send-queued.out" 2>&1
+check "sendmail exit 1: send-queued does not retry it" \
+	is "$(imip_sendmail_calls "$C")" 1
+
+# outbox_lifetime: a reply still refused for now after the lifetime is
+# given up (IMIP_NOW moves the clock)
+C=$T/clife
+imip_conf "$C" || exit 1
+echo "outbox_lifetime = 2d" >> "$C/imip.conf"
+sendmail_script "$C" 75
+"$ADMIN" -c "$C/imip.conf" init-user "$USER_ADDR" >/dev/null 2>&1
+shim "$C" req "$T/request.eml"
+shim "$C" add "$T/add.eml"
+IMIP_NOW=20141121T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > "$C/day1.out" 2>&1
+check "lifetime: within it, still deferred" has "$C/day1.out" "	deferred	$ORG	.*status 75"
+check "lifetime: within it, still queued" is "$(queued "$C" queued)" 1
+IMIP_NOW=20141122T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > "$C/day2.out" 2>&1
+check "lifetime: past it, expired" has "$C/day2.out" "	expired	$ORG	.*outbox_lifetime"
+check "lifetime: moved to outbox/failed" \
+	[ "$(queued "$C" queued)" -eq 0 ] && [ "$(queued "$C" failed)" -eq 1 ]
+check "lifetime: one attempt per run (3 calls)" is "$(imip_sendmail_calls "$C")" 3
+sendmail_script "$C" 0
+IMIP_NOW=20141123T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > /dev/null 2>&1
+check "lifetime: an expired reply is not sent later" is "$(imip_sendmail_calls "$C")" 3
 
 # --- (d) LMTP hand-back target down -----------------------------------------
 D=$T/d
@@ -275,6 +379,10 @@ check "LMTP up: exit 0" is "$(rc "$D" up)" 0
 check "LMTP up: delivered exactly once" is "$(mbox_count "$D/lmtp.mbox")" 1
 check "LMTP up: the delivered message is the retried one" \
 	has "$D/lmtp.mbox" "^Message-ID: <req1@example.com>"
+check "LMTP up: the copy carries the first processing's outcome" \
+	has "$D/lmtp.mbox" "^X-iMIP-Outcome: added"
+check "LMTP up: the log says nothing was done this time" \
+	has "$D/up.err" "outcome=added reason=\"already processed: "
 process_stop "$LMTP_PID"
 LMTP_PID=""
 

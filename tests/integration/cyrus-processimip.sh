@@ -122,7 +122,7 @@ itip d.eml REQUEST $UID1 0 bob@example.net "" "" "" 20261120T110000Z
 step d d.eml bob@example.net updated no_action
 annotator_wait_log "uid=$UID1 outcome=no_action" ||
 	fail "d: no log line for the stale REQUEST"
-grep "uid=$UID1 outcome=no_action" "$T/annotator.log" | grep -q 'already processed' &&
+grep "uid=$UID1 outcome=" "$T/annotator.log" | grep -q 'already processed' &&
 	fail "d: taken as a duplicate, not refused as stale"
 caldav $UID1 > "$T/stale.ics"
 grep -q '^SEQUENCE:0' "$T/stale.ics" && ! grep -q '^STATUS:CANCELLED' "$T/stale.ics" ||

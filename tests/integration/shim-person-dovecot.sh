@@ -5,12 +5,14 @@
 #  (a) an invitation, default incoming mode (summary-wraps-message): one
 #      multipart/mixed message with the original as message/rfc822 and
 #      X-iMIP-Outcome: added; imip-admin events lists the event;
-#  (b) the same message again: no_action "already processed", still
-#      delivered, nothing sent a second time;
+#  (b) the same message again: the first outcome (added) with the reason
+#      "already processed: ...", still delivered, nothing sent a second
+#      time;
 #  (c) a broken calendar part: outcome error, delivered, exit 0;
 #  (d) two --recipient in one run: each gets its own delivery;
 #  (e) Dovecot stopped: exit 75, nothing delivered; after a restart the
-#      MTA's retry is "already processed" and is delivered.
+#      MTA's retry is "already processed", reports the outcome of the
+#      first processing (added) and is delivered carrying it.
 #
 # Usage: tests/integration/shim-person-dovecot.sh [BUILDDIR]  (default: build)
 #   KEEP=1 keeps the temporary directory.
@@ -106,7 +108,7 @@ sent_a=$(imip_sendmail_calls "$T/imip")
 # --- (b) the same message again ----------------------------------------------------
 shim b "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$INVITATION"
 [ $rc = 0 ] || fail "b: exit $rc: $(cat "$T/b.err")"
-expect_log b "$VINCENT" no_action "already processed"
+expect_log b "$VINCENT" added "already processed: invitation recorded"
 expect_count b "$VINCENT" 2
 f=$(newest "$VINCENT")
 grep -q "^Message-ID: <kickoff-0@example.com>" "$f" || fail "b: original not delivered"
@@ -151,10 +153,11 @@ dovecot_start "$T/dovecot" || fail "e: restart: $DOVECOT_ERROR"
 expect_count e "$VINCENT" 4
 shim e2 "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$SRC/samples/05-recurring.eml"
 [ $rc = 0 ] || fail "e: retry exit $rc: $(cat "$T/e2.err")"
-expect_log e2 "$VINCENT" no_action "already processed"
+expect_log e2 "$VINCENT" added "already processed: invitation recorded"
 expect_count e "$VINCENT" 5
 f=$(newest "$VINCENT")
 grep -q "^Message-ID: <team-meeting@example.com>" "$f" || fail "e: retry not delivered"
+grep -q "^X-iMIP-Outcome: added" "$f" || fail "e: the retry's copy does not carry the first outcome"
 "$ADMIN" -c "$IMIP_CONF" events "$VINCENT" 2>/dev/null | \
 	grep -q "^team-meeting-2014@example.com	-	active	" || \
 	fail "e: the event is not in the store"

@@ -33,7 +33,8 @@
 #      not answered;
 #  (6) Dovecot down: the shim exits 75 and Postfix defers (also its own
 #      LMTP delivery); Dovecot back, queue flushed: delivered once, the
-#      retry is "already processed", nothing lost;
+#      retry is "already processed" (reporting the first outcome, added),
+#      nothing lost;
 #  (7) ldap only: slapd's log shows Postfix's searches, and a resource
 #      added to the directory while Postfix runs is answered at once.
 # Afterwards: no loop, exactly the one expected bounce in the Postfix log.
@@ -467,7 +468,7 @@ expect_mail 6 "$VINCENT" "while down" 1
 [ "$(runs person "$DORA")" -ge 3 ] || fail "6: dora's mail was not retried through the shim"
 [ "$(grep -c "recipient=$DORA .*uid=down-1@external.test outcome=added" "$T/shim.log")" = 1 ] ||
 	fail "6: down-1 was not added exactly once for dora"
-expect_shim_log 6 "role=person recipient=$DORA .*outcome=no_action reason=\"already processed\""
+expect_shim_log 6 "role=person recipient=$DORA .*outcome=added reason=\"already processed: "
 [ "$(events "$DORA" | grep -c '^down-1@external.test	')" = 1 ] || fail "6: not once in dora's store"
 [ "$(grep -c 'status=deferred' "$PF_LOG")" -ge $((deferred_before + 2)) ] || fail "6: fewer deferrals than expected"
 

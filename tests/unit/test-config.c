@@ -219,6 +219,33 @@ static void test_sizes_and_numbers(void **state)
 	parse_fails("limit_attendees =\n", 1, "empty value");
 }
 
+/* outbox_lifetime reads like Postfix's maximal_queue_lifetime: a unit
+   s, m, h, d or w, days without one. */
+static void test_outbox_lifetime(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	assert_int_equal(c->outbox_lifetime, 5 * 86400);
+	imip_config_free(&c);
+	c = parse_ok("outbox_lifetime = 12h\n");
+	assert_int_equal(c->outbox_lifetime, 12 * 3600);
+	imip_config_free(&c);
+	c = parse_ok("outbox_lifetime = 3\n");
+	assert_int_equal(c->outbox_lifetime, 3 * 86400);
+	imip_config_free(&c);
+	c = parse_ok("outbox_lifetime = 1w\n");
+	assert_int_equal(c->outbox_lifetime, 7 * 86400);
+	imip_config_free(&c);
+	c = parse_ok("outbox_lifetime = 90s\n");
+	assert_int_equal(c->outbox_lifetime, 90);
+	imip_config_free(&c);
+	parse_fails("outbox_lifetime = 0d\n", 1, "outbox_lifetime");
+	parse_fails("outbox_lifetime = 5x\n", 1, "time span");
+	parse_fails("outbox_lifetime = d\n", 1, "outbox_lifetime");
+	parse_fails("outbox_lifetime = 400d\n", 1, "too large");
+}
+
 static void test_errors_name_line_and_key(void **state)
 {
 	(void)state;
@@ -674,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_sizes_and_numbers),
+		cmocka_unit_test(test_outbox_lifetime),
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_hostport_forms),
 		cmocka_unit_test(test_quoting),

@@ -123,7 +123,8 @@ static void test_sendmail_ok(void **state)
 	leak = dup2(nullfd, 77);
 	assert_int_equal(leak, 77);
 
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), 0);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_OK);
 	assert_null(error);
 	close(leak);
 	close(nullfd);
@@ -161,7 +162,8 @@ static void test_sendmail_exit_status(void **state)
 		"cat > /dev/null\n"
 		"echo 'sendmail: queue file write error' >&2\n"
 		"exit 75");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(error);
 	assert_non_null(strstr(error, "status 75"));
 	assert_non_null(strstr(error, "queue file write error"));
@@ -183,13 +185,15 @@ static void test_sendmail_no_read(void **state)
 	g_string_free(big, TRUE);
 
 	fx->config.sendmail_path = write_script(fx, "sendmail", "exit 0");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "did not read"));
 	g_free(error);
 
 	g_free(fx->config.sendmail_path);
 	fx->config.sendmail_path = write_script(fx, "sendmail2", "exit 1");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_PERMFAIL);
 	assert_non_null(strstr(error, "status 1"));
 	g_free(error);
 }
@@ -200,7 +204,8 @@ static void test_sendmail_exec_failure(void **state)
 	char *error = NULL;
 
 	fx->config.sendmail_path = fixture_path(fx, "does-not-exist");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "cannot execute"));
 	assert_non_null(strstr(error, "No such file"));
 	g_free(error);
@@ -208,7 +213,8 @@ static void test_sendmail_exec_failure(void **state)
 	/* relative paths would depend on the MTA's working directory */
 	g_free(fx->config.sendmail_path);
 	fx->config.sendmail_path = g_strdup("sendmail");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "absolute"));
 	g_free(error);
 }
@@ -220,7 +226,8 @@ static void test_sendmail_killed(void **state)
 
 	fx->config.sendmail_path = write_script(fx, "sendmail",
 						"cat >/dev/null; kill -9 $$");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "signal 9"));
 	g_free(error);
 }
@@ -241,7 +248,7 @@ static void test_sendmail_hostile_envelope(void **state)
 		g_free(fx->out.recipient);
 		fx->out.recipient = g_strdup(bad[i]);
 		assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
-				 -1);
+				 IMIP_SEND_PERMFAIL);
 		assert_non_null(strstr(error, "recipient"));
 		g_free(error);
 	}
@@ -249,7 +256,8 @@ static void test_sendmail_hostile_envelope(void **state)
 	fx->out.recipient = g_strdup("vincent.vole@example.com");
 	g_free(fx->out.envelope_from);
 	fx->out.envelope_from = g_strdup("-bd");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_PERMFAIL);
 	assert_non_null(strstr(error, "sender"));
 	g_free(error);
 
@@ -272,7 +280,8 @@ static void test_smtp_submission(void **state)
 	}
 	fx->config.sendmail_path = g_strdup("/nonexistent/sendmail");
 	fx->config.submission_host = g_strdup_printf("127.0.0.1:%u", f.port);
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), 0);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_OK);
 	assert_null(error);
 	transcript = fake_smtp_stop(&f, true);
 	assert_true(g_str_has_prefix(transcript, "EHLO "));
@@ -302,7 +311,8 @@ static void test_smtp_submission_failure(void **state)
 
 	fake_smtp_start_unix(&f, &s);
 	fx->config.submission_host = g_strdup(f.socket_path);
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_PERMFAIL);
 	assert_non_null(strstr(error, "permanent"));
 	assert_non_null(strstr(error, "Recipient address rejected"));
 	g_free(error);
@@ -312,13 +322,15 @@ static void test_smtp_submission_failure(void **state)
 	   the address tried) */
 	g_free(fx->config.submission_host);
 	fx->config.submission_host = g_strdup("127.0.0.1");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "127.0.0.1:25"));
 	g_free(error);
 
 	g_free(fx->config.submission_host);
 	fx->config.submission_host = g_strdup("::1:25");
-	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error), -1);
+	assert_int_equal(send_outgoing(&fx->config, &fx->out, &error),
+			 IMIP_SEND_TEMPFAIL);
 	assert_non_null(strstr(error, "invalid submission_host"));
 	g_free(error);
 }
