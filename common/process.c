@@ -290,6 +290,25 @@ static char *imip_authentication_refusal(const struct handler *h,
 	return reason;
 }
 
+/* The derived data of the object's UID is recomputed even when the
+   handler changed nothing: a delivery killed after it wrote an event but
+   before it derived from it is retried by the MTA, and the retry finds
+   the event up to date.  Deriving what is already right writes nothing.
+   Received VFREEBUSY data is no stored object's: nothing to derive. */
+static void imip_derive_object(struct handler *h, const struct ical_object *obj,
+			       struct imip_part_result *pr)
+{
+	const char *error;
+
+	if (h->derived || obj->kind != ICAL_VEVENT_COMPONENT ||
+	    (pr->code == IMIP_OUTCOME_ERROR && pr->reason != NULL &&
+	     g_str_has_prefix(pr->reason, "store failure")))
+		return;
+	if (handler_derive(h, obj->uid, &error) < 0)
+		handler_store_error(h, pr, "deriving free/busy and requests",
+				    error);
+}
+
 static void imip_process_object(struct handler *h, enum itip_method method,
 				struct ical_object *obj)
 {
@@ -333,6 +352,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		h->filtered = true;
 		return;
 	}
+	h->derived = false;
 	switch (h->role) {
 	case IMIP_ROLE_OUTGOING:
 		handler_outgoing(h, method, obj, pr);
@@ -344,6 +364,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		handler_person(h, method, obj, pr);
 		break;
 	}
+	imip_derive_object(h, obj, pr);
 }
 
 static bool imip_error_is_limit(const char *error)
