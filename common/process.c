@@ -632,6 +632,10 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 		tzid = handler_pref(h, "TZID");
 		h->user_zone = ical_zone_for_user(tzid);
 		g_free(tzid);
+		/* a killed delivery may have derived free/busy without
+		   publishing it, and its retry finds nothing changed */
+		if (store_user_interrupted(h->su))
+			h->own_fb_changed = true;
 		imip_process_parts(h);
 		imip_publish_if_changed(h);
 		imip_result_combine(h->result);

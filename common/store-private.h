@@ -62,6 +62,9 @@ struct store_vfuncs {
 	int (*seen_check)(struct store_user *su, const char *digest);
 	int (*seen_add)(struct store_user *su, const char *digest,
 			time_t now);
+
+	int (*remove_temporaries)(struct store_user *su,
+				  unsigned int *removed_r);
 };
 
 struct store {
@@ -72,6 +75,9 @@ struct store_user {
 	struct store *store;
 	char *user;
 	enum store_open_flags flags;
+	/* Set by the backend's user_open: the last writer session of this
+	   user ended without closing (store_user_interrupted()). */
+	bool interrupted;
 	/* The last error of this session: what the public calls hand out
 	   through *error_r, valid until the next call. */
 	char *error;
