@@ -92,9 +92,10 @@ STORE=$TOP/crash/store/$USER_ADDR
 # (a) the invitation
 deliver serial request
 state serial "$TOP/serial.a"
-grep -q "^event1@example.com	-	request" "$TOP/serial.a" &&
-	grep -q "^FREEBUSY" "$TOP/serial.a" ||
+if ! grep -q "^event1@example.com	-	request" "$TOP/serial.a" ||
+	! grep -q "^FREEBUSY" "$TOP/serial.a"; then
 	fail "(a) no request line or nothing published after an uninterrupted delivery: $(cat "$TOP/serial.a")"
+fi
 deliver crash request
 rm -rf "$STORE/requests" "$STORE/freebusy-other" "$STORE/seen" \
 	"$TOP/crash/static/$USER_ADDR/freebusy"
