@@ -465,8 +465,6 @@ static int derive_requests(const struct derive_params *p, const GPtrArray *uids,
 	for (unsigned int i = 0; i < uids->len && ret == 0; i++)
 		ret = derive_requests_of_uid(p, g_ptr_array_index(uids, i),
 					     counters, after, error_r);
-	/* a counter-proposal kept for an event no longer stored: nothing
-	   to answer (derive_counter_is_live()) */
 	if (ret == 0)
 		ret = derive_requests_write(p, before, after, error_r);
 out:

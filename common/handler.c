@@ -161,19 +161,6 @@ static void handler_stats_note_answered(struct handler_store_stats *stats,
 	g_ptr_array_add(stats->answered, g_strdup(rid != NULL ? rid : ""));
 }
 
-bool handler_store_answered(const struct handler_store_stats *stats,
-			    const char *rid)
-{
-	const char *key = rid != NULL ? rid : "";
-
-	for (unsigned int i = 0; stats->answered != NULL &&
-	     i < stats->answered->len; i++) {
-		if (strcmp(g_ptr_array_index(stats->answered, i), key) == 0)
-			return true;
-	}
-	return false;
-}
-
 void handler_store_stats_clear(struct handler_store_stats *stats)
 {
 	if (stats->answered != NULL)

@@ -93,10 +93,6 @@ struct handler_store_stats {
 int handler_store_newer(struct handler *h, const struct ical_object *in,
 			bool keep_answers, struct handler_store_stats *stats,
 			const char **error_r);
-/* true if the component of rid (NULL: the master) kept the user's
-   answer. */
-bool handler_store_answered(const struct handler_store_stats *stats,
-			    const char *rid);
 void handler_store_stats_clear(struct handler_store_stats *stats);
 
 /* Recompute the derived free/busy and request entries of a UID
