@@ -171,7 +171,7 @@ void handler_store_stats_clear(struct handler_store_stats *stats)
 /* Writes comp (newer than what is stored), keeping the user's answer
    from `ref` when asked to and the SEQUENCE is unchanged.  With `request`
    (an invitation to the user) a component without a kept answer is stored
-   awaiting the user's answer (calstore.h), noted in stats. */
+   awaiting the user's answer (calstore.h). */
 static int handler_put_newer(struct handler *h, const struct ical_object *in,
 			     icalcomponent *comp, icalcomponent *ref,
 			     const char *rid, bool request,
@@ -182,13 +182,10 @@ static int handler_put_newer(struct handler *h, const struct ical_object *in,
 		handler_answered_copy(h, comp, ref);
 	int ret;
 
-	if (copy == NULL) {
-		if (request && rid == NULL)
-			stats->master_awaiting = true;
+	if (copy == NULL)
 		return calstore_put_awaiting(h->su, in->uid, comp,
 					     STORE_STATE_ACTIVE, in->vcal,
 					     request, error_r);
-	}
 	/* inside the message's VCALENDAR while written, so its TZIDs
 	   resolve against the message's VTIMEZONEs as comp's do */
 	icalcomponent_add_component(in->vcal, copy);
@@ -245,10 +242,13 @@ static int handler_store_comp(struct handler *h, const struct ical_object *in,
 		return -1;
 	}
 	if (newness == ITIP_NEWER) {
-		/* the request for the whole event covers the overrides
-		   stored with it */
+		/* a message with a master is one request, for the whole
+		   event: its overrides are not marked.  Decided by the
+		   message, not by what this delivery happens to write: a
+		   retry after a kill between the master and the overrides
+		   marks as an uninterrupted delivery does. */
 		bool request = keep_answers &&
-			(rid == NULL || !stats->master_awaiting);
+			(rid == NULL || in->master == NULL);
 
 		if (keep_answers)
 			ret = handler_answer_source(h, in, stored, old, rid,

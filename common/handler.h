@@ -72,8 +72,6 @@ struct handler_store_stats {
 	unsigned int stale;	/* older than what is stored */
 	unsigned int blocked;	/* not newer than a stored cancellation */
 	bool existed;		/* anything was stored for the UID before */
-	/* keep_answers: the master was stored awaiting the user's answer */
-	bool master_awaiting;
 	/* rids ("" for the master) of components stored with the user's
 	   answer kept (keep_answers), or NULL; handler_store_stats_clear() */
 	GPtrArray *answered;
@@ -88,8 +86,8 @@ struct handler_store_stats {
    stored copy (itip_keep_answer(): no new answer is needed) and is noted
    in stats->answered; keep_answers also means the message asks for the
    user's answer: any other component it stores is marked awaiting it
-   (calstore.h), the overrides only when the master is not.  Returns -1
-   on a store error (*error_r). */
+   (calstore.h), the overrides only when the message has no master.
+   Returns -1 on a store error (*error_r). */
 int handler_store_newer(struct handler *h, const struct ical_object *in,
 			bool keep_answers, struct handler_store_stats *stats,
 			const char **error_r);

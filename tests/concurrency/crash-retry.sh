@@ -15,7 +15,11 @@
 #      remove the temporary file;
 #  (b) killed after a CANCEL moved the event to cancellations/, before the
 #      request line went: the retry (the cancellation is "not newer" now)
-#      must remove the line.
+#      must remove the line;
+#  (c) killed after the master of a recurring invitation was written,
+#      before its override: the retry writes the override only, and must
+#      mark the components as an uninterrupted delivery does (one request,
+#      for the whole event).
 # Each end state is compared with a delivery that was not interrupted.
 #
 # usage: tests/concurrency/crash-retry.sh BUILDDIR
@@ -60,6 +64,22 @@ message() {	# METHOD SEQUENCE MESSAGE-ID
 }
 message REQUEST 0 request@example.com > "$TOP/request.eml"
 message CANCEL 1 cancel@example.com > "$TOP/cancel.eml"
+{
+	printf 'From: <%s>\nTo: <%s>\nSubject: weekly\nMessage-ID: <weekly@example.com>\n' "$ORG" "$USER_ADDR"
+	printf 'MIME-Version: 1.0\nContent-Type: text/calendar; method=REQUEST\n\n'
+	printf 'BEGIN:VCALENDAR\nPRODID:-//test//EN\nVERSION:2.0\nMETHOD:REQUEST\n'
+	for rid in '' 20141204T090000Z; do
+		printf 'BEGIN:VEVENT\nUID:weekly@example.com\nSEQUENCE:0\nDTSTAMP:20141120T100000Z\n'
+		if [ -z "$rid" ]; then
+			printf 'DTSTART:20141127T090000Z\nDTEND:20141127T100000Z\nRRULE:FREQ=WEEKLY;COUNT=3\n'
+		else
+			printf 'RECURRENCE-ID:%s\nDTSTART:20141204T110000Z\nDTEND:20141204T120000Z\n' "$rid"
+		fi
+		printf 'SUMMARY:Weekly\nORGANIZER:mailto:%s\n' "$ORG"
+		printf 'ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:%s\nEND:VEVENT\n' "$USER_ADDR"
+	done
+	printf 'END:VCALENDAR\n'
+} > "$TOP/weekly.eml"
 
 deliver() {	# RUN MESSAGE
 	"$SHIM" -c "$TOP/$1/imip.conf" --role person --recipient "$USER_ADDR" \
@@ -123,5 +143,17 @@ diff -u "$TOP/serial.b" "$TOP/crash.b" > "$TOP/diff" ||
 	fail "(b) the retry left another store than an uninterrupted delivery: $(cat "$TOP/diff")"
 ! grep -q "	request$" "$TOP/crash.b" || fail "(b) the cancelled event is still a request"
 
-echo "PASS crash-retry: a retry after a kill between the event and what derives from it (request line, free/busy, published file, temporary file) and after a kill inside a cancellation ends equal to an uninterrupted delivery"
+# (c) the recurring invitation, master and override
+deliver serial weekly
+state serial "$TOP/serial.c"
+grep -q "^weekly@example.com	20141204T090000Z	active" "$TOP/serial.c" ||
+	fail "(c) the override was not stored: $(cat "$TOP/serial.c")"
+deliver crash weekly
+rm -rf "$STORE/recurrences" "$STORE/requests" "$STORE/seen"
+deliver crash weekly
+state crash "$TOP/crash.c"
+diff -u "$TOP/serial.c" "$TOP/crash.c" > "$TOP/diff" ||
+	fail "(c) the retry left another store than an uninterrupted delivery: $(cat "$TOP/diff")"
+
+echo "PASS crash-retry: a retry after a kill between the event and what derives from it (request line, free/busy, published file, temporary file), inside a cancellation and between a master and its override ends equal to an uninterrupted delivery"
 exit 0
