@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <glib.h>
 #include <stdio.h>
 
@@ -91,5 +93,62 @@ out_unlink:
 out:
 	g_free(tmp);
 	g_free(dir);
+	return ret;
+}
+
+/* A name g_mkstemp_full() makes of ATOMIC_FILE_TMP_TEMPLATE: the prefix,
+   then as many characters as the X's. */
+static bool atomic_file_is_temporary(const char *name)
+{
+	const char *x = strchr(ATOMIC_FILE_TMP_TEMPLATE, 'X');
+	size_t prefix = (size_t)(x - ATOMIC_FILE_TMP_TEMPLATE);
+
+	return strlen(name) == strlen(ATOMIC_FILE_TMP_TEMPLATE) &&
+	       strncmp(name, ATOMIC_FILE_TMP_TEMPLATE, prefix) == 0;
+}
+
+int atomic_file_remove_temporaries(const char *dir, bool recursive,
+				   unsigned int *removed_r, char **error_r)
+{
+	GError *gerror = NULL;
+	GDir *d = g_dir_open(dir, 0, &gerror);
+	const char *name;
+	bool removed = false;
+	int ret = 0;
+
+	if (d == NULL) {
+		if (g_error_matches(gerror, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
+		    g_error_matches(gerror, G_FILE_ERROR, G_FILE_ERROR_NOTDIR)) {
+			g_error_free(gerror);
+			return 0;
+		}
+		*error_r = g_strdup(gerror->message);
+		g_error_free(gerror);
+		return -1;
+	}
+	while (ret == 0 && (name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+		struct stat st;
+
+		if (lstat(path, &st) < 0) {
+			/* gone meanwhile: nothing to remove */
+		} else if (S_ISREG(st.st_mode) && atomic_file_is_temporary(name)) {
+			if (unlink(path) < 0 && errno != ENOENT) {
+				*error_r = g_strdup_printf("cannot remove %s: %s",
+							   path, g_strerror(errno));
+				ret = -1;
+			} else {
+				(*removed_r)++;
+				removed = true;
+			}
+		} else if (recursive && S_ISDIR(st.st_mode) && name[0] != '.') {
+			ret = atomic_file_remove_temporaries(path, true,
+							     removed_r, error_r);
+		}
+		g_free(path);
+	}
+	g_dir_close(d);
+	if (ret == 0 && removed)
+		ret = atomic_file_sync_dir(dir, error_r);
 	return ret;
 }

@@ -7,6 +7,7 @@
    old content or the new, never a mixture.  Used by the store and the
    quota journal, so there is one implementation. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,5 +24,15 @@ int atomic_file_write(const char *path, const char *data, size_t len,
 /* fsync a directory, making a rename or unlink in it durable.  Returns 0,
    or -1 and a newly allocated error. */
 int atomic_file_sync_dir(const char *dir, char **error_r);
+
+/* Remove the temporary files a writer killed between creating and
+   renaming them left in `dir` (names of ATOMIC_FILE_TMP_TEMPLATE's form)
+   and, with `recursive`, in its subdirectories (not following symbolic
+   links, not entering names starting with '.').  Only safe while no
+   writer can be using that directory: the caller holds the lock every
+   writer of it takes.  A missing directory has none.  Adds the number
+   removed to *removed_r; returns 0, or -1 and a newly allocated error. */
+int atomic_file_remove_temporaries(const char *dir, bool recursive,
+				   unsigned int *removed_r, char **error_r);
 
 #endif

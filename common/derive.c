@@ -1,6 +1,7 @@
-/* Derived free/busy: see derive.h.  One function computes what the store
-   should hold for a UID; the handlers call it after every change and
-   `imip-admin rebuild` calls it for every UID, so both always agree. */
+/* Derived free/busy and requests: see derive.h.  One function computes
+   what the store should hold for a UID; the handlers call it after every
+   change and `imip-admin rebuild` calls it for every UID, so both always
+   agree. */
 
 #include "derive.h"
 #include "address.h"
@@ -347,6 +348,187 @@ static int derive_tables_replace(const struct derive_params *p,
 	return ret < 0 ? -1 : 0;
 }
 
+/* --- the request list ---------------------------------------------------- */
+
+static void derive_request_destroy(void *r)
+{
+	store_request_free(r);
+}
+
+gint derive_request_compare(gconstpointer a, gconstpointer b)
+{
+	const struct store_request *x = *(const struct store_request *const *)a;
+	const struct store_request *y = *(const struct store_request *const *)b;
+	int c = strcmp(x->uid, y->uid);
+
+	if (c == 0)
+		c = g_strcmp0(x->rid, y->rid);
+	if (c == 0)
+		c = strcmp(x->kind, y->kind);
+	return c;
+}
+
+static void derive_request_add(GPtrArray *out, const char *uid,
+			       const char *rid, const char *kind)
+{
+	struct store_request *r = g_new0(struct store_request, 1);
+
+	r->uid = g_strdup(uid);
+	r->rid = g_strdup(rid);
+	r->kind = g_strdup(kind);
+	g_ptr_array_add(out, r);
+}
+
+static void derive_awaiting_requests(const struct ical_object *obj,
+				     GPtrArray *out)
+{
+	GPtrArray *comps = ical_object_components(obj);
+
+	for (unsigned int i = 0; i < comps->len; i++) {
+		icalcomponent *comp = g_ptr_array_index(comps, i);
+		char *rid;
+
+		/* a cancelled component is stored without the mark */
+		if (!calstore_is_awaiting(comp))
+			continue;
+		rid = ical_rid_of(comp);
+		derive_request_add(out, obj->uid, rid, "request");
+		g_free(rid);
+	}
+	g_ptr_array_free(comps, TRUE);
+}
+
+/* The counter-proposal's event is active: its instance's own override if
+   stored, else the master. */
+static int derive_counter_is_live(const struct derive_params *p,
+				  const char *uid, const char *rid,
+				  const char **error_r)
+{
+	enum store_state state;
+	int r = calstore_state(p->su, uid, rid, &state, error_r);
+
+	if (r == 0 && rid != NULL)
+		r = calstore_state(p->su, uid, NULL, &state, error_r);
+	if (r <= 0)
+		return r;
+	return state == STORE_STATE_ACTIVE ? 1 : 0;
+}
+
+static bool derive_has_request(const GPtrArray *out, unsigned int from,
+			       const char *rid, const char *kind)
+{
+	for (unsigned int i = from; i < out->len; i++) {
+		const struct store_request *r = g_ptr_array_index(out, i);
+
+		if (g_strcmp0(r->rid, rid) == 0 && strcmp(r->kind, kind) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int derive_counter_requests(const struct derive_params *p,
+				   const char *uid, const GPtrArray *counters,
+				   GPtrArray *out, const char **error_r)
+{
+	unsigned int from = out->len;
+
+	for (unsigned int i = 0; i < counters->len; i++) {
+		const struct store_counter *c = g_ptr_array_index(counters, i);
+		int r;
+
+		/* one entry per instance, however many attendees proposed */
+		if (strcmp(c->uid, uid) != 0 ||
+		    derive_has_request(out, from, c->rid, "counter"))
+			continue;
+		r = derive_counter_is_live(p, uid, c->rid, error_r);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			derive_request_add(out, uid, c->rid, "counter");
+	}
+	return 0;
+}
+
+int derive_requests_of_uid(const struct derive_params *p, const char *uid,
+			   const GPtrArray *counters, GPtrArray *out,
+			   const char **error_r)
+{
+	struct ical_object *obj = NULL;
+	unsigned int from = out->len;
+	int r = calstore_load(p->su, uid, &obj, error_r);
+
+	if (r < 0)
+		return -1;
+	if (obj != NULL) {
+		derive_awaiting_requests(obj, out);
+		ical_object_free(obj);
+	}
+	if (derive_counter_requests(p, uid, counters, out, error_r) < 0)
+		return -1;
+	if (out->len > from)
+		qsort(out->pdata + from, out->len - from, sizeof(gpointer),
+		      derive_request_compare);
+	return 0;
+}
+
+static bool derive_requests_equal(const GPtrArray *a, const GPtrArray *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (unsigned int i = 0; i < a->len; i++) {
+		if (derive_request_compare(&a->pdata[i], &b->pdata[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Write the list sorted, when it is not what is stored already. */
+static int derive_requests_write(const struct derive_params *p,
+				 const GPtrArray *before, GPtrArray *after,
+				 const char **error_r)
+{
+	g_ptr_array_sort(after, derive_request_compare);
+	if (derive_requests_equal(before, after))
+		return 0;
+	return store_requests_write(p->su, after, error_r);
+}
+
+/* Replace the entries of `uids` (char *; every stored UID when all) in
+   the request list by what the store says they are. */
+static int derive_requests(const struct derive_params *p, const GPtrArray *uids,
+			   bool all, const char **error_r)
+{
+	GPtrArray *before = g_ptr_array_new_with_free_func(derive_request_destroy);
+	GPtrArray *after = g_ptr_array_new_with_free_func(derive_request_destroy);
+	GPtrArray *counters = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_counter_free);
+	int ret = -1;
+
+	if (store_requests_read(p->su, before, error_r) < 0 ||
+	    store_counter_list(p->su, counters, error_r) < 0)
+		goto out;
+	for (unsigned int i = 0; !all && i < before->len; i++) {
+		struct store_request *r = g_ptr_array_index(before, i);
+		bool derived_here = false;
+
+		for (unsigned int j = 0; j < uids->len && !derived_here; j++)
+			derived_here = strcmp(r->uid, g_ptr_array_index(uids, j)) == 0;
+		if (!derived_here)
+			derive_request_add(after, r->uid, r->rid, r->kind);
+	}
+	ret = 0;
+	for (unsigned int i = 0; i < uids->len && ret == 0; i++)
+		ret = derive_requests_of_uid(p, g_ptr_array_index(uids, i),
+					     counters, after, error_r);
+	if (ret == 0)
+		ret = derive_requests_write(p, before, after, error_r);
+out:
+	g_ptr_array_free(before, TRUE);
+	g_ptr_array_free(after, TRUE);
+	g_ptr_array_free(counters, TRUE);
+	return ret;
+}
+
 int derive_uid(const struct derive_params *p, const char *uid,
 	       bool *own_changed_r, const char **error_r)
 {
@@ -361,6 +543,13 @@ int derive_uid(const struct derive_params *p, const char *uid,
 	if (derive_uid_into(p, &t, uid, error_r) >= 0 &&
 	    derive_tables_replace(p, &t, uid, own_changed_r, error_r) == 0)
 		ret = 0;
+	if (ret == 0) {
+		GPtrArray *one = g_ptr_array_new();
+
+		g_ptr_array_add(one, (char *)uid);
+		ret = derive_requests(p, one, false, error_r);
+		g_ptr_array_free(one, TRUE);
+	}
 	derive_tables_free(&t);
 	return ret;
 }
@@ -395,6 +584,8 @@ int derive_rebuild(const struct derive_params *p, const char **error_r)
 		if (ret == 0)
 			ret = derive_tables_write(p, &t, &s, &own_changed,
 						  error_r);
+		if (ret == 0)
+			ret = derive_requests(p, uids, true, error_r);
 		if (ret == 0)
 			ret = derive_publish(p, error_r);
 	}

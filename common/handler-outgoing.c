@@ -138,12 +138,14 @@ static int outgoing_reply_merge(struct handler *h, struct ical_object *obj,
 		(*merged_r)++;
 		*changed_r = *changed_r || changed;
 		rid = ical_rid_of(comp);
-		/* the user answered: the request is no longer pending */
-		ret = handler_queue_remove(h, obj->uid, rid, "request", error_r);
+		/* the user answered: the request is no longer pending (also
+		   when the answer left the stored ATTENDEE as it was) */
+		if (calstore_clear_awaiting(h->su, obj->uid, rid, error_r) < 0)
+			ret = -1;
 		g_free(rid);
 	}
 	g_ptr_array_free(props, TRUE);
-	if (ret == 0 && *changed_r)
+	if (ret == 0 && *merged_r > 0)
 		ret = handler_derive(h, obj->uid, error_r);
 	return ret;
 }
@@ -324,7 +326,7 @@ static void outgoing_declinecounter(struct handler *h, struct ical_object *obj,
 	if (ret >= 0)
 		ret = store_counter_delete(h->su, obj->uid, rid, attendee, &error);
 	if (ret >= 0)
-		ret = handler_queue_remove(h, obj->uid, rid, "counter", &error);
+		ret = handler_derive(h, obj->uid, &error);
 	if (ret < 0) {
 		handler_store_error(h, pr, "removing the counter-proposal", error);
 	} else {

@@ -165,30 +165,6 @@ static bool person_request_is_counter(struct handler *h,
 	return counter;
 }
 
-/* The request waits for the user's answer, except for components whose
-   answer still holds (same SEQUENCE: handler_store_newer()). */
-static int person_queue_components(struct handler *h,
-				   const struct ical_object *obj,
-				   const struct handler_store_stats *stats,
-				   const char **error_r)
-{
-	if (obj->master != NULL) {
-		if (handler_store_answered(stats, NULL))
-			return 0;
-		return handler_queue_add(h, obj->uid, NULL, "request", error_r);
-	}
-	for (unsigned int i = 0; i < obj->overrides->len; i++) {
-		char *rid = ical_rid_of(g_ptr_array_index(obj->overrides, i));
-		int r = handler_store_answered(stats, rid) ? 0 :
-			handler_queue_add(h, obj->uid, rid, "request", error_r);
-
-		g_free(rid);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static void person_store_outcome(struct imip_part_result *pr,
 				 const struct handler_store_stats *stats,
 				 const char *what)
@@ -266,11 +242,10 @@ static void person_request(struct handler *h, struct ical_object *obj,
 	    !person_check_replacement(h, obj, pr))
 		return;
 	/* an answer the user gave still holds at the same SEQUENCE; a copy
-	   kept as information (not a request to the user) has none */
+	   kept as information (not a request to the user) has none; the
+	   rest of a request awaits the user's answer */
 	if (handler_store_newer(h, obj, is_request, &stats, &error) < 0 ||
-	    (stats.stored > 0 && handler_derive(h, obj->uid, &error) < 0) ||
-	    (stats.stored > 0 && is_request &&
-	     person_queue_components(h, obj, &stats, &error) < 0)) {
+	    (stats.stored > 0 && handler_derive(h, obj->uid, &error) < 0)) {
 		handler_store_error(h, pr, "storing the event", error);
 		handler_store_stats_clear(&stats);
 		return;
@@ -353,27 +328,6 @@ static void person_cancel(struct handler *h, struct ical_object *obj,
 		handler_store_error(h, pr, "cancelling the event", error);
 	if (stored != NULL)
 		ical_object_free(stored);
-}
-
-/* The counter entry in the queue goes when no counter of the instance
-   is left. */
-static int person_dequeue_counter(struct handler *h, const char *uid,
-				  const char *rid, const char **error_r)
-{
-	GPtrArray *counters = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)store_counter_free);
-	bool left = false;
-	int ret = store_counter_list(h->su, counters, error_r);
-
-	for (unsigned int i = 0; ret == 0 && i < counters->len && !left; i++) {
-		const struct store_counter *c = g_ptr_array_index(counters, i);
-
-		left = strcmp(c->uid, uid) == 0 && g_strcmp0(c->rid, rid) == 0;
-	}
-	if (ret == 0 && !left)
-		ret = handler_queue_remove(h, uid, rid, "counter", error_r);
-	g_ptr_array_free(counters, TRUE);
-	return ret;
 }
 
 /* An address a REPLY answers for (one of the sender's `props` in comp)
@@ -464,8 +418,7 @@ static int person_reply_drop_counters(struct handler *h, const char *uid,
 		char *address = ical_property_address(g_ptr_array_index(props, j));
 
 		if (address != NULL &&
-		    (store_counter_delete(h->su, uid, rid, address, error_r) < 0 ||
-		     person_dequeue_counter(h, uid, rid, error_r) < 0))
+		    store_counter_delete(h->su, uid, rid, address, error_r) < 0)
 			ret = -1;
 		g_free(address);
 	}
@@ -541,7 +494,8 @@ static void person_reply(struct handler *h, struct ical_object *obj,
 							 props, &error);
 		}
 	}
-	if (ret == 0 && changed_any && handler_derive(h, obj->uid, &error) < 0)
+	/* merged: counters may have gone (requests) */
+	if (ret == 0 && merged > 0 && handler_derive(h, obj->uid, &error) < 0)
 		ret = -1;
 	if (ret < 0)
 		handler_store_error(h, pr, "recording the reply", error);
@@ -681,7 +635,7 @@ static void person_counter(struct handler *h, struct ical_object *obj,
 		counter.text = ical_object_to_text(obj, "COUNTER");
 		ret = store_counter_put(h->su, &counter, &error);
 		if (ret == 0)
-			ret = handler_queue_add(h, obj->uid, rid, "counter", &error);
+			ret = handler_derive(h, obj->uid, &error);
 		if (ret < 0)
 			handler_store_error(h, pr, "recording the counter-proposal",
 					    error);

@@ -162,19 +162,6 @@ static void handler_stats_note_answered(struct handler_store_stats *stats,
 	g_ptr_array_add(stats->answered, g_strdup(rid != NULL ? rid : ""));
 }
 
-bool handler_store_answered(const struct handler_store_stats *stats,
-			    const char *rid)
-{
-	const char *key = rid != NULL ? rid : "";
-
-	for (unsigned int i = 0; stats->answered != NULL &&
-	     i < stats->answered->len; i++) {
-		if (strcmp(g_ptr_array_index(stats->answered, i), key) == 0)
-			return true;
-	}
-	return false;
-}
-
 void handler_store_stats_clear(struct handler_store_stats *stats)
 {
 	if (stats->answered != NULL)
@@ -183,10 +170,13 @@ void handler_store_stats_clear(struct handler_store_stats *stats)
 }
 
 /* Writes comp (newer than what is stored), keeping the user's answer
-   from `ref` when asked to and the SEQUENCE is unchanged. */
+   from `ref` when asked to and the SEQUENCE is unchanged.  With `request`
+   (an invitation to the user) a component without a kept answer is stored
+   awaiting the user's answer (calstore.h). */
 static int handler_put_newer(struct handler *h, const struct ical_object *in,
 			     icalcomponent *comp, icalcomponent *ref,
-			     const char *rid, struct handler_store_stats *stats,
+			     const char *rid, bool request,
+			     struct handler_store_stats *stats,
 			     const char **error_r)
 {
 	icalcomponent *copy = ref == NULL ? NULL :
@@ -194,8 +184,9 @@ static int handler_put_newer(struct handler *h, const struct ical_object *in,
 	int ret;
 
 	if (copy == NULL)
-		return calstore_put(h->su, in->uid, comp, STORE_STATE_ACTIVE,
-				    in->vcal, error_r);
+		return calstore_put_awaiting(h->su, in->uid, comp,
+					     STORE_STATE_ACTIVE, in->vcal,
+					     request, error_r);
 	/* inside the message's VCALENDAR while written, so its TZIDs
 	   resolve against the message's VTIMEZONEs as comp's do */
 	icalcomponent_add_component(in->vcal, copy);
@@ -252,12 +243,20 @@ static int handler_store_comp(struct handler *h, const struct ical_object *in,
 		return -1;
 	}
 	if (newness == ITIP_NEWER) {
+		/* a message with a master is one request, for the whole
+		   event: its overrides are not marked.  Decided by the
+		   message, not by what this delivery happens to write: a
+		   retry after a kill between the master and the overrides
+		   marks as an uninterrupted delivery does. */
+		bool request = keep_answers &&
+			(rid == NULL || in->master == NULL);
+
 		if (keep_answers)
 			ret = handler_answer_source(h, in, stored, old, rid,
 						    state, &ref, error_r);
 		if (ret == 0)
-			ret = handler_put_newer(h, in, comp, ref, rid, stats,
-						error_r);
+			ret = handler_put_newer(h, in, comp, ref, rid, request,
+						stats, error_r);
 		stats->stored++;
 		if (rid == NULL)
 			*master_stored_r = true;
@@ -309,77 +308,12 @@ int handler_derive(struct handler *h, const char *uid, const char **error_r)
 	};
 	bool own_changed = false;
 
+	h->derived = true;
 	if (derive_uid(&p, uid, &own_changed, error_r) < 0)
 		return -1;
 	if (own_changed)
 		h->own_fb_changed = true;
 	return 0;
-}
-
-static bool handler_request_matches(const struct store_request *r,
-				    const char *uid, const char *rid,
-				    const char *kind)
-{
-	return strcmp(r->uid, uid) == 0 &&
-	       (rid == NULL || g_strcmp0(r->rid, rid) == 0) &&
-	       (kind == NULL || strcmp(r->kind, kind) == 0);
-}
-
-static void handler_request_destroy(void *r)
-{
-	store_request_free(r);
-}
-
-int handler_queue_add(struct handler *h, const char *uid, const char *rid,
-		      const char *kind, const char **error_r)
-{
-	GPtrArray *requests = g_ptr_array_new_with_free_func(handler_request_destroy);
-	struct store_request *r;
-	int ret;
-
-	if (store_requests_read(h->su, requests, error_r) < 0) {
-		g_ptr_array_free(requests, TRUE);
-		return -1;
-	}
-	for (unsigned int i = 0; i < requests->len; i++) {
-		r = g_ptr_array_index(requests, i);
-		if (strcmp(r->uid, uid) == 0 && g_strcmp0(r->rid, rid) == 0 &&
-		    strcmp(r->kind, kind) == 0) {
-			g_ptr_array_free(requests, TRUE);
-			return 0;
-		}
-	}
-	r = g_new0(struct store_request, 1);
-	r->uid = g_strdup(uid);
-	r->rid = g_strdup(rid);
-	r->kind = g_strdup(kind);
-	g_ptr_array_add(requests, r);
-	ret = store_requests_write(h->su, requests, error_r);
-	g_ptr_array_free(requests, TRUE);
-	return ret;
-}
-
-int handler_queue_remove(struct handler *h, const char *uid, const char *rid,
-			 const char *kind, const char **error_r)
-{
-	GPtrArray *requests = g_ptr_array_new_with_free_func(handler_request_destroy);
-	unsigned int before;
-	int ret = 0;
-
-	if (store_requests_read(h->su, requests, error_r) < 0) {
-		g_ptr_array_free(requests, TRUE);
-		return -1;
-	}
-	before = requests->len;
-	for (unsigned int i = requests->len; i > 0; i--) {
-		if (handler_request_matches(g_ptr_array_index(requests, i - 1),
-					    uid, rid, kind))
-			g_ptr_array_remove_index(requests, i - 1);
-	}
-	if (requests->len != before)
-		ret = store_requests_write(h->su, requests, error_r);
-	g_ptr_array_free(requests, TRUE);
-	return ret;
 }
 
 bool handler_send(struct handler *h, const char *to, const char *method,
@@ -979,9 +913,7 @@ static int handler_cancel_whole(struct handler *h, struct ical_object *stored,
 				const char **error_r)
 {
 	if (stored != NULL && h->options->delete_cancelled) {
-		if (handler_delete_stored(h, stored, error_r) < 0)
-			return -1;
-		return handler_queue_remove(h, stored->uid, NULL, NULL, error_r);
+		return handler_delete_stored(h, stored, error_r);
 	}
 	if (stored == NULL)
 		return handler_put_cancelled(h, icalcomponent_get_uid(cancel_comp),
@@ -997,7 +929,7 @@ static int handler_cancel_whole(struct handler *h, struct ical_object *stored,
 					  cancel_comp, stored->vcal, error_r) < 0)
 			return -1;
 	}
-	return handler_queue_remove(h, stored->uid, NULL, NULL, error_r);
+	return 0;
 }
 
 static int handler_cancel_instance(struct handler *h, struct ical_object *stored,
@@ -1009,11 +941,9 @@ static int handler_cancel_instance(struct handler *h, struct ical_object *stored
 		ical_object_find_override(stored, rid);
 	const char *uid = icalcomponent_get_uid(cancel_comp);
 
-	if (handler_put_cancelled(h, uid, old != NULL ? old : cancel_comp,
-				  cancel_comp, old != NULL ? stored->vcal : cancel_tz,
-				  error_r) < 0)
-		return -1;
-	return handler_queue_remove(h, uid, rid, NULL, error_r);
+	return handler_put_cancelled(h, uid, old != NULL ? old : cancel_comp,
+				     cancel_comp, old != NULL ? stored->vcal : cancel_tz,
+				     error_r);
 }
 
 bool handler_check_stored_organiser(struct handler *h,
@@ -1153,20 +1083,25 @@ int handler_apply_add(struct handler *h, const struct ical_object *add,
 		icalcomponent_add_component(add->vcal, inst);
 		rid = ical_rid_of(inst);
 		if (rid != NULL && ical_object_find_override(stored, rid) == NULL) {
-			ret = calstore_put(h->su, add->uid, inst, STORE_STATE_ACTIVE,
-					   add->vcal, error_r);
+			/* with queue, the new instance awaits the user's
+			   answer */
+			ret = calstore_put_awaiting(h->su, add->uid, inst,
+						    STORE_STATE_ACTIVE, add->vcal,
+						    queue, error_r);
 			handler_add_rdate(stored->master, inst);
-			if (ret == 0 && queue)
-				ret = handler_queue_add(h, add->uid, rid, "request", error_r);
 			added++;
 		}
 		icalcomponent_remove_component(add->vcal, inst);
 		icalcomponent_free(inst);
 		g_free(rid);
 	}
+	/* the master's RDATE grows; whether it awaits an answer does not
+	   change */
 	if (ret == 0 && added > 0)
-		ret = calstore_put(h->su, add->uid, stored->master,
-				   STORE_STATE_ACTIVE, stored->vcal, error_r);
+		ret = calstore_put_awaiting(h->su, add->uid, stored->master,
+					    STORE_STATE_ACTIVE, stored->vcal,
+					    calstore_is_awaiting(stored->master),
+					    error_r);
 	if (ret == 0 && added > 0)
 		ret = handler_derive(h, add->uid, error_r);
 	if (ret == 0) {

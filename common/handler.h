@@ -3,7 +3,7 @@
 
 /* What the handlers (handler-person.c, handler-outgoing.c) share: the
    state of processing one message for one user, and the steps every
-   method uses (store newer components, queue requests, send). */
+   method uses (store newer components, derive, send). */
 
 #include <stdbool.h>
 #include <glib.h>
@@ -30,6 +30,8 @@ struct handler {
 	struct imip_result *result;
 	/* set when the user's own free/busy changed: republish at the end */
 	bool own_fb_changed;
+	/* handler_derive() ran for the current object */
+	bool derived;
 	const struct imip_options *options;	/* never NULL */
 	/* an object of the current part was left alone because of the
 	   options: the part is not remembered as processed */
@@ -82,25 +84,18 @@ struct handler_store_stats {
    attendee), a component whose SEQUENCE equals the stored one's (for a
    new override: the stored master's) keeps the user's answer from the
    stored copy (itip_keep_answer(): no new answer is needed) and is noted
-   in stats->answered.  Returns -1 on a store error (*error_r). */
+   in stats->answered; keep_answers also means the message asks for the
+   user's answer: any other component it stores is marked awaiting it
+   (calstore.h), the overrides only when the message has no master.
+   Returns -1 on a store error (*error_r). */
 int handler_store_newer(struct handler *h, const struct ical_object *in,
 			bool keep_answers, struct handler_store_stats *stats,
 			const char **error_r);
-/* true if the component of rid (NULL: the master) kept the user's
-   answer. */
-bool handler_store_answered(const struct handler_store_stats *stats,
-			    const char *rid);
 void handler_store_stats_clear(struct handler_store_stats *stats);
 
-/* Recompute derived free/busy for a UID (derive.c), noting own changes. */
+/* Recompute the derived free/busy and request entries of a UID
+   (derive_uid()), noting own changes. */
 int handler_derive(struct handler *h, const char *uid, const char **error_r);
-
-/* Request queue: add (no duplicates) / remove.  rid NULL in remove means
-   every entry of the uid; kind NULL any kind. */
-int handler_queue_add(struct handler *h, const char *uid, const char *rid,
-		      const char *kind, const char **error_r);
-int handler_queue_remove(struct handler *h, const char *uid, const char *rid,
-			 const char *kind, const char **error_r);
 
 /* Queue an iMIP message for `to` unless the message may not be answered.
    Returns true if queued. */
@@ -202,7 +197,7 @@ bool handler_is_confirmed_delegate(const struct ical_object *stored,
 
 /* Cancel what a CANCEL object names (whole event or instances) in the
    store: components move to cancellations with STATUS:CANCELLED and the
-   CANCEL's SEQUENCE/DTSTAMP; requests are dequeued; free/busy derived.
+   CANCEL's SEQUENCE/DTSTAMP; free/busy and requests derived.
    `stored` may be NULL (the cancellation is recorded for later stale
    REQUESTs).  Sets the outcome; returns -1 on store error. */
 int handler_cancel(struct handler *h, const struct ical_object *cancel,
@@ -210,8 +205,9 @@ int handler_cancel(struct handler *h, const struct ical_object *cancel,
 		   const char **error_r);
 
 /* ADD (RFC 5546 3.2.4): store the new instances as overrides of the stored
-   event and name them in the master's RDATE.  Sets the outcome; -1 on
-   store error. */
+   event and name them in the master's RDATE; with queue, the new
+   instances await the user's answer.  Sets the outcome; -1 on store
+   error. */
 int handler_apply_add(struct handler *h, const struct ical_object *add,
 		      bool queue, struct imip_part_result *pr,
 		      const char **error_r);

@@ -288,10 +288,16 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
 
 /* flock(2) like the store: the kernel drops it when the process dies, so
    a killed delivery never leaves a stale lock; close-on-exec so that
-   sendmail does not inherit it. */
+   sendmail does not inherit it.  Every writer of the quota's files holds
+   it, so a temporary file found once it is taken was left by a killed
+   writer and goes (the directory is a handful of files: no need to know
+   first whether one was killed).  Failing to remove one is no reason to
+   refuse the booking. */
 static int journal_quota_lock(struct journal_quota *q, char **error_r)
 {
 	char *path = journal_quota_path(q, JOURNAL_LOCK_NAME);
+	unsigned int removed = 0;
+	char *error = NULL;
 
 	q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 			  JOURNAL_FILE_MODE);
@@ -312,6 +318,8 @@ static int journal_quota_lock(struct journal_quota *q, char **error_r)
 		return -1;
 	}
 	g_free(path);
+	if (atomic_file_remove_temporaries(q->dir, false, &removed, &error) < 0)
+		g_free(error);
 	return 0;
 }
 

@@ -330,6 +330,25 @@ static char *imip_authentication_refusal(const struct handler *h,
 	return reason;
 }
 
+/* The derived data of the object's UID is recomputed even when the
+   handler changed nothing: a delivery killed after it wrote an event but
+   before it derived from it is retried by the MTA, and the retry finds
+   the event up to date.  Deriving what is already right writes nothing.
+   Received VFREEBUSY data is no stored object's: nothing to derive. */
+static void imip_derive_object(struct handler *h, const struct ical_object *obj,
+			       struct imip_part_result *pr)
+{
+	const char *error;
+
+	if (h->derived || obj->kind != ICAL_VEVENT_COMPONENT ||
+	    (pr->code == IMIP_OUTCOME_ERROR && pr->reason != NULL &&
+	     g_str_has_prefix(pr->reason, "store failure")))
+		return;
+	if (handler_derive(h, obj->uid, &error) < 0)
+		handler_store_error(h, pr, "deriving free/busy and requests",
+				    error);
+}
+
 static void imip_process_object(struct handler *h, enum itip_method method,
 				struct ical_object *obj)
 {
@@ -376,6 +395,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 		return;
 	}
 	out_before = h->result->outgoing->len;
+	h->derived = false;
 	switch (h->role) {
 	case IMIP_ROLE_OUTGOING:
 		handler_outgoing(h, method, obj, pr);
@@ -392,6 +412,7 @@ static void imip_process_object(struct handler *h, enum itip_method method,
 	for (unsigned int i = out_before; i < h->result->outgoing->len; i++)
 		((struct imip_outgoing *)g_ptr_array_index(h->result->outgoing,
 							   i))->part = pr_index;
+	imip_derive_object(h, obj, pr);
 }
 
 static bool imip_error_is_limit(const char *error)
@@ -878,7 +899,12 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 		tzid = handler_pref(h, "TZID");
 		h->user_zone = ical_zone_for_user(tzid);
 		g_free(tzid);
+		/* a killed delivery may have derived free/busy without
+		   publishing it, and its retry finds nothing changed */
+		if (store_user_interrupted(h->su))
+			h->own_fb_changed = true;
 		imip_process_parts(h, ctx->send != NULL ? &replies : NULL);
+
 		imip_publish_if_changed(h);
 	}
 	/* also when this message made no reply: earlier ones may wait */

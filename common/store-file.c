@@ -6,7 +6,9 @@
    it names a file.  Every write replaces a whole file (atomic_file_write():
    temporary file in the same directory, fsync, rename, fsync of the
    directory), so a crash leaves either the old or the new content.  The per-user lock is
-   flock(2) on <store_dir>/<user>/.lock. */
+   flock(2) on <store_dir>/<user>/.lock; a writer keeps one byte in it
+   while its session lasts, so the next writer knows when one was killed
+   and removes the temporary files it left (docs/store.md section 6). */
 
 #include "store-private.h"
 #include "store-name.h"
@@ -299,6 +301,64 @@ static int store_file_lock(struct store_file_user *fu, const char *path,
 	return 0;
 }
 
+/* Every directory of the user that only writers holding the user's lock
+   write: the store, the preferences, the published free/busy. */
+static int store_file_remove_temporaries_in(struct store_file *fs,
+					    struct store_file_user *fu,
+					    unsigned int *removed_r,
+					    char **error_r)
+{
+	char *prefs = g_build_filename(fs->prefs_dir, fu->user_enc, NULL);
+	char *stat_dir = g_build_filename(fs->static_dir, fu->user_enc, NULL);
+	int ret = 0;
+
+	if (atomic_file_remove_temporaries(fu->dir, true, removed_r, error_r) < 0 ||
+	    atomic_file_remove_temporaries(prefs, false, removed_r, error_r) < 0 ||
+	    atomic_file_remove_temporaries(stat_dir, false, removed_r, error_r) < 0)
+		ret = -1;
+	g_free(prefs);
+	g_free(stat_dir);
+	return ret;
+}
+
+/* A writer's session begins: a byte left in the lock file by the last
+   writer means it never reached store_file_user_close(); its temporary
+   files go now (no writer can be using them: this one holds the lock).
+   Then this session's byte.  Neither is fsynced: after a system crash
+   the byte may be lost, which `imip-admin rebuild` makes up for. */
+static void store_file_writer_begins(struct store_file *fs,
+				     struct store_file_user *fu)
+{
+	struct stat st;
+	unsigned int removed = 0;
+	char *error = NULL;
+
+	if (fstat(fu->lock_fd, &st) == 0 && st.st_size > 0) {
+		fu->su.interrupted = true;
+		if (store_file_remove_temporaries_in(fs, fu, &removed, &error) < 0) {
+			/* kept for the next writer: the byte stays */
+			g_free(error);
+			return;
+		}
+	}
+	(void)!pwrite(fu->lock_fd, "w", 1, 0);
+}
+
+static int store_file_remove_temporaries(struct store_user *su,
+					 unsigned int *removed_r)
+{
+	char *error = NULL;
+
+	if (store_file_remove_temporaries_in(store_file_of(su),
+					     store_file_user_of(su),
+					     removed_r, &error) < 0) {
+		store_user_set_error(su, "%s", error);
+		g_free(error);
+		return -1;
+	}
+	return 0;
+}
+
 static int store_file_user_open(struct store *store, const char *user,
 				enum store_open_flags flags,
 				struct store_user **su_r, char **error_r)
@@ -349,6 +409,8 @@ static int store_file_user_open(struct store *store, const char *user,
 		return -1;
 	}
 	g_free(lock_path);
+	if ((flags & STORE_OPEN_READONLY) == 0)
+		store_file_writer_begins(fs, fu);
 	*su_r = &fu->su;
 	return 1;
 fail:
@@ -361,9 +423,13 @@ static void store_file_user_close(struct store_user *su)
 {
 	struct store_file_user *fu = store_file_user_of(su);
 
-	/* Closing the descriptor drops the flock. */
-	if (fu->lock_fd >= 0)
+	/* The session ends whole: its byte goes (store_file_writer_begins()).
+	   Closing the descriptor drops the flock. */
+	if (fu->lock_fd >= 0) {
+		if ((su->flags & STORE_OPEN_READONLY) == 0)
+			(void)!ftruncate(fu->lock_fd, 0);
 		close(fu->lock_fd);
+	}
 	g_free(fu->user_enc);
 	g_free(fu->dir);
 	g_free(fu);
@@ -1416,6 +1482,7 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.outbox_get = store_file_outbox_get,
 	.outbox_list = store_file_outbox_list,
 	.outbox_remove = store_file_outbox_remove,
+	.remove_temporaries = store_file_remove_temporaries,
 };
 
 int store_file_init(const struct imip_config *config, struct store **store_r,

@@ -84,6 +84,9 @@ struct store_vfuncs {
 			   enum store_outbox_queue queue, GPtrArray *names_r);
 	int (*outbox_remove)(struct store_user *su,
 			     enum store_outbox_queue queue, const char *name);
+
+	int (*remove_temporaries)(struct store_user *su,
+				  unsigned int *removed_r);
 };
 
 struct store {
@@ -94,6 +97,9 @@ struct store_user {
 	struct store *store;
 	char *user;
 	enum store_open_flags flags;
+	/* Set by the backend's user_open: the last writer session of this
+	   user ended without closing (store_user_interrupted()). */
+	bool interrupted;
 	/* The last error of this session: what the public calls hand out
 	   through *error_r, valid until the next call. */
 	char *error;

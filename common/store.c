@@ -121,6 +121,21 @@ const char *store_user_name(const struct store_user *su)
 	return su->user;
 }
 
+bool store_user_interrupted(const struct store_user *su)
+{
+	return su->interrupted;
+}
+
+int store_user_remove_temporaries(struct store_user *su,
+				  unsigned int *removed_r,
+				  const char **error_r)
+{
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->remove_temporaries(su,
+		removed_r), error_r);
+}
+
 int store_object_get(struct store_user *su, const char *uid, const char *rid,
 		     enum store_state *state_r, char **text_r,
 		     const char **error_r)

@@ -73,6 +73,22 @@ int store_user_open(struct store *store, const char *user,
 void store_user_close(struct store_user **su);
 const char *store_user_name(const struct store_user *su);
 
+/* true in a writer session (not STORE_OPEN_READONLY) when the previous
+   writer of this user did not close its session: it was killed, or the
+   system stopped, maybe between two writes of one message.  Opening such
+   a session has already removed the temporary files the killed writer
+   left (store_user_remove_temporaries()); derived data that is not
+   rebuilt by re-processing (the published free/busy) is the caller's to
+   refresh. */
+bool store_user_interrupted(const struct store_user *su);
+
+/* Remove the temporary files of interrupted writes from the user's store,
+   preferences and published free/busy (docs/store.md section 6).  A
+   writer session only.  Adds to *removed_r. */
+int store_user_remove_temporaries(struct store_user *su,
+				  unsigned int *removed_r,
+				  const char **error_r);
+
 /* Calendar objects: one VCALENDAR text per (uid, rid); rid NULL is the
    master (or the whole non-recurring event).  A (uid, rid) is either
    active or cancelled, never both: putting it in one state removes it from

@@ -499,7 +499,8 @@ static int admin_rebuild_user(struct admin *a, const char *address, bool publish
 	struct store_user *su;
 	struct derive_params p = { .aliases = NULL };
 	const char *error;
-	int ret = admin_user_open(a, address, STORE_OPEN_CREATE, &su);
+	unsigned int removed = 0;
+	int r, ret = admin_user_open(a, address, STORE_OPEN_CREATE, &su);
 
 	if (ret != ADMIN_EX_OK)
 		return ret;
@@ -508,8 +509,14 @@ static int admin_rebuild_user(struct admin *a, const char *address, bool publish
 	p.user = store_user_name(su);
 	p.user_zone = admin_user_zone(a, su);
 	p.now = a->now;
-	if ((publish_only ? derive_publish(&p, &error) :
-	     derive_rebuild(&p, &error)) < 0)
+	if (publish_only)
+		r = derive_publish(&p, &error);
+	else
+		/* the temporary files of a writer killed when the byte in
+		   the lock file did not survive (a system crash) */
+		r = store_user_remove_temporaries(su, &removed, &error) < 0 ? -1 :
+			derive_rebuild(&p, &error);
+	if (r < 0)
 		ret = admin_store_failed(error);
 	store_user_close(&su);
 	return ret;

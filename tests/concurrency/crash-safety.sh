@@ -1,6 +1,7 @@
 #!/bin/sh
 # Crash safety of the store and of delivery (DESIGN.md 4.6; docs/store.md:
-# atomic writes by temporary file + rename, derived data rebuildable).
+# atomic writes by temporary file + rename, derived data rebuildable and
+# re-derived by the retry, temporary files of a killed writer removed).
 #
 # usage: tests/concurrency/crash-safety.sh BUILDDIR
 #   CRASH_SEED=N repeats a run (the seed is printed); CRASH_KILLS=N (200).
@@ -17,14 +18,17 @@
 #   - imip-admin events, requests and freebusy succeed and list no name
 #     starting with "." (no temporary file read as data); and
 #     every 50th kill also `show` of every event (person_state);
-#   - every 25th kill the derived data (freebusy, freebusy-other/,
-#     freebusy-offers) is removed and `imip-admin rebuild` run before the
-#     retry.  `requests` is not removed: docs/store.md section 1 calls it
-#     derived, but imip-admin(8) and derive_rebuild() recompute only the
-#     free/busy tables (a removed `requests` stays empty after rebuild).
+#   - every 25th kill the derived data (requests, freebusy,
+#     freebusy-other/, freebusy-offers) is removed and `imip-admin
+#     rebuild` run before the retry.
 # At the end:
 #   - the store equals the store of a serial delivery of the same messages
-#     without kills (events, requests, freebusy, --other, show);
+#     without kills (events, requests, freebusy, --other, show): a kill
+#     between writing an event and deriving from it (its request line,
+#     its free/busy) is made good by the retry, which finds the event up
+#     to date but derives again;
+#   - no temporary file (.tmp.*) is left anywhere: the writer that takes
+#     the user's lock after a killed one removes them;
 #   - after removing the derived data, `imip-admin rebuild` restores it
 #     equal to that reference;
 #   - the mbox has every message at least once, and every mbox entry is
@@ -53,16 +57,6 @@ trap 'exit 1' INT TERM
 start=$(date +%s)
 SEED=${CRASH_SEED:-$(date +%s)}
 KILLS=${CRASH_KILLS:-200}
-# Known defect (reported with issue 8; common/ write order): the handlers
-# rename objects/<uid> (or cancellations/) before rewriting `requests`
-# and `seen`.  A SIGKILL between the two leaves the new object without its
-# request line (or a cancelled event with its stale request line); the
-# MTA's retry then finds "the stored version is already up to date" and
-# changes nothing, and `imip-admin rebuild` does not recompute `requests`.
-# With 1 the requests comparison is printed as KNOWN DEFECT but not
-# enforced; set 0 (or KNOWN_DEFECT_REQUESTS=0 in the environment) once
-# fixed.  Everything else is always enforced.
-KNOWN_DEFECT_REQUESTS=${KNOWN_DEFECT_REQUESTS:-1}
 
 fail() {
 	echo "FAIL crash-safety (seed $SEED): $*"
@@ -136,7 +130,7 @@ def check(tag):
             for field in line.split("\t"):
                 if field.startswith("."):
                     die("after kill %s: imip-admin %s lists a temporary file: %r" % (tag, cmd, line))
-DERIVED = ("freebusy", "freebusy-other", "freebusy-offers")
+DERIVED = ("requests", "freebusy", "freebusy-other", "freebusy-offers")
 order = open(TOP + "/order").read().split()
 # a message's usual running time, for the delays
 durations = {}
@@ -177,48 +171,25 @@ while True:
     if kills >= KILLS:
         break
     # not enough kills in one pass: another pass (all "already processed")
-temps = [n for root, dirs, files in os.walk(store) for n in files + dirs if n.startswith(".tmp")]
+# every directory the agent writes (store, preferences, static, journal)
+temps = [os.path.join(root, n) for root, dirs, files in os.walk(TOP + "/crash")
+         for n in files + dirs if n.startswith(".tmp")]
 report.write("kills=%d runs=%d rebuilds=%d leftover_temp_files=%d\n" % (kills, runs, rebuilds, len(temps)))
+if temps:
+    die("temporary files left after the last delivery: %s" % ", ".join(temps[:5]))
 report.close()
 PY
 read -r summary < "$TOP/crash.report"
 
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/crash.state"
-# without_requests FILE / requests_of FILE: the state without / only the
-# "== requests" section
-without_requests() {
-	awk '/^== / { skip = ($0 == "== requests") } !skip' "$1"
-}
-requests_of() {
-	awk '/^== / { on = ($0 == "== requests") } on' "$1"
-}
-without_requests "$TOP/serial.state" > "$TOP/serial.rest"
-without_requests "$TOP/crash.state" > "$TOP/crash.rest"
-diff -u "$TOP/serial.rest" "$TOP/crash.rest" > "$TOP/diff" ||
+diff -u "$TOP/serial.state" "$TOP/crash.state" > "$TOP/diff" ||
 	fail "after the kills and retries the store differs from the serial one: $(head -n 40 "$TOP/diff")"
-requests_note=
-if ! diff -u "$TOP/serial.state" "$TOP/crash.state" > "$TOP/diff.requests"; then
-	lost=$(grep -c '^-[^-]' "$TOP/diff.requests")
-	extra=$(grep -c '^+[^+]' "$TOP/diff.requests")
-	if [ "$KNOWN_DEFECT_REQUESTS" = 1 ]; then
-		requests_note="; KNOWN DEFECT (not enforced, KNOWN_DEFECT_REQUESTS=1): the pending-requests list lost $lost and kept $extra stale entries"
-		echo "KNOWN DEFECT crash-safety: imip-admin requests after kills and retries: $lost lost, $extra stale:"
-		grep '^[-+][^-+]' "$TOP/diff.requests" | head -n 10 | sed 's/^/  /'
-	else
-		fail "the pending-requests list differs after kills and retries ($lost lost, $extra stale): $(head -n 30 "$TOP/diff.requests")"
-	fi
-fi
-rm -rf "$TOP/crash/store/$PERSON_USER/freebusy" \
+rm -rf "$TOP/crash/store/$PERSON_USER/requests" "$TOP/crash/store/$PERSON_USER/freebusy" \
 	"$TOP/crash/store/$PERSON_USER/freebusy-other" "$TOP/crash/store/$PERSON_USER/freebusy-offers"
 "$ADMIN" -c "$TOP/crash/imip.conf" rebuild "$PERSON_USER" > /dev/null 2> "$TOP/rebuild.err" ||
 	fail "imip-admin rebuild: $(cat "$TOP/rebuild.err")"
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/rebuilt.state"
-without_requests "$TOP/rebuilt.state" > "$TOP/rebuilt.rest"
-requests_of "$TOP/crash.state" > "$TOP/crash.requests"
-requests_of "$TOP/rebuilt.state" > "$TOP/rebuilt.requests"
-cmp -s "$TOP/crash.requests" "$TOP/rebuilt.requests" ||
-	fail "imip-admin rebuild changed the requests list: $(diff "$TOP/crash.requests" "$TOP/rebuilt.requests" | head -n 20)"
-diff -u "$TOP/serial.rest" "$TOP/rebuilt.rest" > "$TOP/diff" ||
+diff -u "$TOP/serial.state" "$TOP/rebuilt.state" > "$TOP/diff" ||
 	fail "derived data removed + rebuild differs from the serial store: $(head -n 40 "$TOP/diff")"
 
 # the mbox: every message at least once, no torn entry
@@ -244,5 +215,5 @@ if problems:
 print("entries=%d duplicates=%d" % (len(entries), sum(v - 1 for v in seen.values())))
 PY
 end=$(date +%s)
-echo "PASS crash-safety (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn$requests_note ($((end - start)) s)"
+echo "PASS crash-safety (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn ($((end - start)) s)"
 exit 0

@@ -107,7 +107,7 @@ person_setup() {
 # store (events, requests, free/busy, the organiser's free/busy as seen
 # by the user, and `show` of the listed events) into the file OUT, in a
 # form where only order-independent facts remain: the requests sorted
-# (the list is a queue, in arrival order), and in each `show` the folded
+# (the store keeps them sorted too), and in each `show` the folded
 # lines unfolded and the ATTENDEE lines of a component sorted (recording a
 # REPLY moves the attendee to the end; property order has no meaning).
 person_state() {

@@ -1,7 +1,8 @@
-/* derive.c: free/busy is derived data (DESIGN.md rule 6).  What the
-   handlers write incrementally (derive_uid per changed UID) must equal what
-   `imip-admin rebuild` computes from the objects alone, and each table must
-   follow the participation rules of derive.h. */
+/* derive.c: free/busy and the request list are derived data (DESIGN.md
+   rule 6).  What the handlers write incrementally (derive_uid per changed
+   UID) must equal what `imip-admin rebuild` computes from the objects and
+   counter-proposals alone, and each table must follow the rules of
+   derive.h. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +240,181 @@ static void test_rebuild_keeps_received_freebusy(void **state)
 	fb_list_free(&received);
 }
 
+/* --- the request list --- */
+
+static void put_awaiting(struct fixture *f, const char *text, bool awaiting)
+{
+	icalcomponent *root = icalparser_parse_string(text);
+	icalcomponent *comp = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT);
+	const char *error;
+
+	assert_int_equal(calstore_put_awaiting(f->su, icalcomponent_get_uid(comp),
+					       comp, STORE_STATE_ACTIVE, root,
+					       awaiting, &error), 0);
+	icalcomponent_free(root);
+}
+
+static void put_counter(struct fixture *f, const char *uid, const char *rid,
+			const char *attendee)
+{
+	struct store_counter c = {
+		.uid = (char *)uid, .rid = (char *)rid,
+		.attendee = (char *)attendee, .text = (char *)event_organised,
+	};
+	const char *error;
+
+	assert_int_equal(store_counter_put(f->su, &c, &error), 0);
+}
+
+static void write_requests(struct fixture *f, const char *const *lines,
+			   unsigned int n)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_request_free);
+	const char *error;
+
+	for (unsigned int i = 0; i < n; i += 3) {
+		struct store_request *r = g_new0(struct store_request, 1);
+
+		r->uid = g_strdup(lines[i]);
+		r->rid = g_strdup(lines[i + 1]);
+		r->kind = g_strdup(lines[i + 2]);
+		g_ptr_array_add(list, r);
+	}
+	assert_int_equal(store_requests_write(f->su, list, &error), 0);
+	g_ptr_array_free(list, TRUE);
+}
+
+/* The list as "uid rid kind" lines. */
+static char *requests_text(struct fixture *f)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_request_free);
+	GString *text = g_string_new(NULL);
+	const char *error;
+
+	assert_int_equal(store_requests_read(f->su, list, &error), 0);
+	for (unsigned int i = 0; i < list->len; i++) {
+		const struct store_request *r = g_ptr_array_index(list, i);
+
+		g_string_append_printf(text, "%s %s %s\n", r->uid,
+				       r->rid != NULL ? r->rid : "-", r->kind);
+	}
+	g_ptr_array_free(list, TRUE);
+	return g_string_free(text, FALSE);
+}
+
+/* Vincent has not answered the weekly invitation (marked) and answered
+   the attended one (not marked); an instance of the weekly one is
+   cancelled; Harvey proposed another time for Vincent's own event, twice
+   for one instance (two attendees), and for an event Vincent has
+   cancelled since. */
+static void store_requests_truth(struct fixture *f)
+{
+	put_awaiting(f, event_weekly, true);
+	put(f, event_weekly_cancelled, STORE_STATE_CANCELLED);
+	put_awaiting(f, event_attended, false);
+	put(f, event_organised, STORE_STATE_ACTIVE);
+	put_counter(f, "organised", NULL, "harvey.horse@example.com");
+	put_counter(f, "organised", "20141127T090000Z", "harvey.horse@example.com");
+	put_counter(f, "organised", "20141127T090000Z", "paul.boddie@example.com");
+	put(f, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:gone\r\n"
+	    "DTSTAMP:20141120T100000Z\r\nDTSTART:20141128T090000Z\r\n"
+	    "DTEND:20141128T100000Z\r\nSTATUS:CANCELLED\r\n"
+	    "ORGANIZER:mailto:vincent.vole@example.com\r\n"
+	    "END:VEVENT\r\nEND:VCALENDAR\r\n", STORE_STATE_CANCELLED);
+	put_counter(f, "gone", NULL, "harvey.horse@example.com");
+}
+
+static const char *requests_expected =
+	"organised - counter\n"
+	"organised 20141127T090000Z counter\n"
+	"weekly - request\n";
+
+static void test_requests_rebuilt(void **state)
+{
+	struct fixture *f = *state;
+	const char *stale[] = {
+		/* a line the truth does not explain: a lost answer's */
+		"attended", NULL, "request",
+		/* the original imip-agent's kinds, nothing stored behind */
+		"legacy", NULL, "add",
+	};
+	const char *error;
+	char *text;
+
+	store_requests_truth(f);
+	/* `requests` lost (removed by hand, or never written) */
+	assert_int_equal(derive_rebuild(&f->p, &error), 0);
+	text = requests_text(f);
+	assert_string_equal(text, requests_expected);
+	g_free(text);
+	/* stale lines go, the right ones stay */
+	write_requests(f, stale, G_N_ELEMENTS(stale));
+	assert_int_equal(derive_rebuild(&f->p, &error), 0);
+	text = requests_text(f);
+	assert_string_equal(text, requests_expected);
+	g_free(text);
+}
+
+static void test_requests_incremental_equals_rebuild(void **state)
+{
+	struct fixture *f = *state;
+	const char *other[] = { "legacy", NULL, "add" };
+	const char *uids[] = { "weekly", "attended", "organised", "gone" };
+	const char *error;
+	bool own_changed;
+	char *text;
+
+	store_requests_truth(f);
+	write_requests(f, other, G_N_ELEMENTS(other));
+	for (unsigned int i = 0; i < G_N_ELEMENTS(uids); i++)
+		assert_int_equal(derive_uid(&f->p, uids[i], &own_changed, &error), 0);
+	/* derive_uid() recomputes its UID's entries only, in the one order */
+	text = requests_text(f);
+	assert_string_equal(text, "legacy - add\n"
+			    "organised - counter\n"
+			    "organised 20141127T090000Z counter\n"
+			    "weekly - request\n");
+	g_free(text);
+	/* once answered (the mark cleared), the request goes */
+	assert_int_equal(calstore_clear_awaiting(f->su, "weekly", NULL, &error), 1);
+	assert_int_equal(calstore_clear_awaiting(f->su, "weekly", NULL, &error), 0);
+	assert_int_equal(derive_uid(&f->p, "weekly", &own_changed, &error), 0);
+	text = requests_text(f);
+	assert_null(strstr(text, "weekly"));
+	g_free(text);
+}
+
+static void test_awaiting_mark_is_the_agents(void **state)
+{
+	struct fixture *f = *state;
+	/* a message that carries the mark itself */
+	char *forged = g_strdup(event_attended);
+	char *at = strstr(forged, "END:VEVENT");
+	char *text_in = g_strdup_printf("%.*sX-IMIP-AGENT-REQUEST:PENDING\r\n%s",
+					(int)(at - forged), forged, at);
+	enum store_state st;
+	char *text = NULL;
+	const char *error;
+
+	put(f, text_in, STORE_STATE_ACTIVE);
+	assert_int_equal(store_object_get(f->su, "attended", NULL, &st, &text,
+					  &error), 1);
+	assert_null(strstr(text, "X-IMIP-AGENT-REQUEST"));
+	g_free(text);
+	/* marked twice over: stored with one mark */
+	put_awaiting(f, text_in, true);
+	assert_int_equal(store_object_get(f->su, "attended", NULL, &st, &text,
+					  &error), 1);
+	at = strstr(text, "X-IMIP-AGENT-REQUEST");
+	assert_non_null(at);
+	assert_null(strstr(at + 1, "X-IMIP-AGENT-REQUEST"));
+	g_free(text);
+	g_free(text_in);
+	g_free(forged);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +422,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incremental_equals_rebuild,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_received_freebusy,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requests_rebuilt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requests_incremental_equals_rebuild,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_awaiting_mark_is_the_agents,
 						setup, teardown),
 	};
 

@@ -817,6 +817,25 @@ static void test_field_escaping(void **state)
 	g_string_free(s, TRUE);
 }
 
+/* A writer killed between creating a temporary file and renaming it:
+   the next one to lock the quota removes the file, and only that. */
+static void test_killed_writer_temporaries(void **state)
+{
+	struct fixture *f = *state;
+	char *tmp = g_build_filename(f->qdir, ".tmp.Ab12Cd", NULL);
+	char *other = g_build_filename(f->qdir, ".tmp.not-one-of-ours", NULL);
+	char *error = NULL;
+
+	journal_quota_close(&f->q);
+	assert_true(g_file_set_contents(tmp, "half", -1, NULL));
+	assert_true(g_file_set_contents(other, "keep", -1, NULL));
+	assert_int_equal(journal_quota_open(f->j, ROOM, false, &f->q, &error), 1);
+	assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+	assert_true(g_file_test(other, G_FILE_TEST_EXISTS));
+	g_free(tmp);
+	g_free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +855,7 @@ int main(void)
 		T(test_errors_name_the_path),
 		T(test_lock_serialises_processes),
 		T(test_other_quota_not_blocked),
+		T(test_killed_writer_temporaries),
 		cmocka_unit_test(test_field_escaping),
 #undef T
 	};

@@ -821,6 +821,77 @@ static void test_shared_lock_for_readers(void **state)
 	close(fds[0]);
 }
 
+static char *touch(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL);
+
+	assert_int_equal(g_mkdir_with_parents(dir, 0770), 0);
+	assert_true(g_file_set_contents(path, "half", -1, NULL));
+	return path;
+}
+
+/* A writer killed between creating a temporary file and renaming it
+   leaves the file; the byte it kept in the lock tells the next writer,
+   which removes every such file of the user (store, preferences, static)
+   and nothing else. */
+static void test_killed_writer_temporaries(void **state)
+{
+	struct fixture *f = *state;
+	char *prefs = g_build_filename(f->config->preferences_dir, USER, NULL);
+	char *stat_dir = g_build_filename(f->config->static_dir, USER, NULL);
+	char *objects = g_build_filename(f->user_dir, "objects", NULL);
+	char *lock = g_build_filename(f->user_dir, ".lock", NULL);
+	char *temps[4], *other, *error = NULL;
+	const char *err;
+	unsigned int removed = 0;
+	struct stat st;
+
+	assert_false(store_user_interrupted(f->su));
+	store_user_close(&f->su);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_int_equal(st.st_size, 0);	/* a session that ended */
+	temps[0] = touch(f->user_dir, ".tmp.Ab12Cd");
+	temps[1] = touch(objects, ".tmp.Ef34Gh");
+	temps[2] = touch(prefs, ".tmp.Ij56Kl");
+	temps[3] = touch(stat_dir, ".tmp.Mn78Op");
+	other = touch(objects, ".tmp.not-one-of-ours");
+	/* no writer was killed: nothing looked for */
+	assert_int_equal(store_user_open(f->store, USER, 0, &f->su, &error), 1);
+	assert_false(store_user_interrupted(f->su));
+	assert_true(g_file_test(temps[1], G_FILE_TEST_EXISTS));
+	/* killed: its byte is still in the lock file */
+	assert_int_equal(stat(lock, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	store_user_close(&f->su);
+	assert_true(g_file_set_contents(lock, "w", 1, NULL));
+	/* a reader changes nothing */
+	assert_int_equal(store_user_open(f->store, USER, STORE_OPEN_READONLY,
+					 &f->su, &error), 1);
+	assert_false(store_user_interrupted(f->su));
+	assert_int_equal(store_user_remove_temporaries(f->su, &removed, &err), -1);
+	store_user_close(&f->su);
+	assert_true(g_file_test(temps[0], G_FILE_TEST_EXISTS));
+	/* the next writer cleans up */
+	assert_int_equal(store_user_open(f->store, USER, 0, &f->su, &error), 1);
+	assert_true(store_user_interrupted(f->su));
+	for (unsigned int i = 0; i < G_N_ELEMENTS(temps); i++) {
+		assert_false(g_file_test(temps[i], G_FILE_TEST_EXISTS));
+		g_free(temps[i]);
+	}
+	assert_true(g_file_test(other, G_FILE_TEST_EXISTS));
+	/* imip-admin rebuild's sweep, whatever the lock file says */
+	temps[0] = touch(objects, ".tmp.Qr90St");
+	assert_int_equal(store_user_remove_temporaries(f->su, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_false(g_file_test(temps[0], G_FILE_TEST_EXISTS));
+	g_free(temps[0]);
+	g_free(other);
+	g_free(lock);
+	g_free(objects);
+	g_free(stat_dir);
+	g_free(prefs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -839,6 +910,7 @@ int main(void)
 		T(test_errors_name_the_path),
 		T(test_lock_serialises_processes),
 		T(test_shared_lock_for_readers),
+		T(test_killed_writer_temporaries),
 #undef T
 	};
 
