@@ -53,7 +53,7 @@ fail() {
 dovecot_mktemp imip-bench || fail "$DOVECOT_ERROR"
 T=$DOVECOT_TMP
 dovecot_install "$T/apt.log" || fail "$DOVECOT_ERROR"
-python3 -c 'import icalendar' 2>/dev/null ||
+/usr/bin/python3 -c 'import icalendar' 2>/dev/null ||
 	packages_install "$T/apt.log" "" python3-icalendar ||
 	fail "cannot install python3-icalendar: $PACKAGES_ERROR"
 

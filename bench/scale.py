@@ -40,14 +40,19 @@ NOW = "20200601T120000Z"
 
 def conf(path, extra=""):
     os.makedirs(path, exist_ok=True)
+    # a sendmail that takes the reply (the agent checks that it read it all)
+    sendmail = os.path.join(path, "sendmail")
+    with open(sendmail, "w") as f:
+        f.write("#!/bin/sh\ncat > /dev/null\n")
+    os.chmod(sendmail, 0o755)
     for d in ("store", "preferences", "journal", "static"):
         os.makedirs(os.path.join(path, d), exist_ok=True)
     with open(os.path.join(path, "imip.conf"), "w") as f:
         f.write("store_dir = %s/store\npreferences_dir = %s/preferences\n"
                 "journal_dir = %s/journal\nstatic_dir = %s/static\n"
                 "calendar_sender = calendar@example.com\nlocal_domains = example.com\n"
-                "default_tzid = UTC\nlog_target = stderr\nsendmail_path = /bin/true\n%s"
-                % (path, path, path, path, extra))
+                "default_tzid = UTC\nlog_target = stderr\nsendmail_path = %s\n%s"
+                % (path, path, path, path, sendmail, extra))
     return os.path.join(path, "imip.conf")
 
 

@@ -48,7 +48,7 @@ static int atomic_file_write_all(int fd, const char *data, size_t len)
 }
 
 int atomic_file_write(const char *path, const char *data, size_t len,
-		      mode_t mode, char **error_r)
+		      mode_t mode, enum atomic_file_sync sync, char **error_r)
 {
 	char *dir = g_path_get_dirname(path);
 	char *tmp = g_build_filename(dir, ATOMIC_FILE_TMP_TEMPLATE, NULL);
@@ -67,7 +67,7 @@ int atomic_file_write(const char *path, const char *data, size_t len,
 					   g_strerror(errno));
 		goto out_unlink;
 	}
-	if (fsync(fd) < 0) {
+	if (sync == ATOMIC_FILE_SYNC && fsync(fd) < 0) {
 		*error_r = g_strdup_printf("cannot fsync %s: %s", tmp,
 					   g_strerror(errno));
 		goto out_unlink;
@@ -84,7 +84,7 @@ int atomic_file_write(const char *path, const char *data, size_t len,
 					   path, g_strerror(errno));
 		goto out_unlink;
 	}
-	ret = atomic_file_sync_dir(dir, error_r);
+	ret = sync == ATOMIC_FILE_SYNC ? atomic_file_sync_dir(dir, error_r) : 0;
 	goto out;
 out_unlink:
 	if (fd >= 0)

@@ -21,17 +21,15 @@ enum config_type {
 	CONFIG_TYPE_UINT,	/* unsigned int, >= 1 */
 	CONFIG_TYPE_SIZE,	/* size_t, >= 1, suffix k/K m/M g/G */
 	CONFIG_TYPE_BOOL,
-	CONFIG_TYPE_LOG_TARGET,
+	CONFIG_TYPE_CHOICE,	/* one of key->choices, its index */
 	CONFIG_TYPE_FACILITY,
 	CONFIG_TYPE_TRISTATE,	/* yes/no into an int, -1 when unset */
 	CONFIG_TYPE_DOMAIN,	/* one domain name */
 	CONFIG_TYPE_LIST,	/* comma-separated, items trimmed */
 	CONFIG_TYPE_ADDRESSES,	/* addresses separated by commas/spaces */
-	CONFIG_TYPE_REQUIRE_AUTH,	/* none | dmarc */
 	CONFIG_TYPE_AUTHSERV_IDS,	/* tokens separated by commas/spaces */
 	CONFIG_TYPE_HEADER,	/* "Name: value" */
 	CONFIG_TYPE_PORTS,	/* TCP ports separated by commas/spaces */
-	CONFIG_TYPE_STORE_BACKEND,	/* file | postgresql */
 	CONFIG_TYPE_CONNINFO,	/* a libpq connection string */
 	CONFIG_TYPE_DURATION,	/* seconds; suffix s m h d w, default d */
 };
@@ -41,10 +39,36 @@ struct config_key {
 	enum config_type type;
 	size_t offset;
 	unsigned long long max;	/* UINT/SIZE: largest accepted value */
+	/* CHOICE: the names, in the order of the field's enum, NULL ended,
+	   and the error for any other value */
+	const char *const *choices;
+	const char *choices_error;
 };
 
 #define CONFIG_KEY(name, type, field, max) \
-	{ name, type, offsetof(struct imip_config, field), max }
+	{ name, type, offsetof(struct imip_config, field), max, NULL, NULL }
+/* An enum field whose values are 0, 1, ... in the order of `choices`. */
+#define CONFIG_CHOICE(name, field, choices, error) \
+	{ name, CONFIG_TYPE_CHOICE, offsetof(struct imip_config, field), 0, \
+	  choices, error }
+
+static const char *const config_store_backends[] = {
+	"file", "postgresql", NULL	/* enum imip_store_backend */
+};
+static const char *const config_store_fsyncs[] = {
+	"optimized", "always", NULL	/* enum imip_store_fsync */
+};
+static const char *const config_log_targets[] = {
+	"syslog", "stderr", NULL	/* enum imip_log_target */
+};
+static const char *const config_require_auths[] = {
+	"none", "dmarc", NULL		/* enum imip_require_auth */
+};
+_Static_assert(sizeof(enum imip_store_backend) == sizeof(unsigned int) &&
+	       sizeof(enum imip_store_fsync) == sizeof(unsigned int) &&
+	       sizeof(enum imip_log_target) == sizeof(unsigned int) &&
+	       sizeof(enum imip_require_auth) == sizeof(unsigned int),
+	       "config_parse_choice() stores an unsigned int");
 
 /* freebusy_horizon_days is multiplied into seconds by callers: a century
    is plenty and keeps that product far from overflow. */
@@ -54,10 +78,12 @@ struct config_key {
 #define CONFIG_MAX_OUTBOX_LIFETIME (366U * 24 * 3600)
 
 static const struct config_key config_keys[] = {
-	CONFIG_KEY("store_backend", CONFIG_TYPE_STORE_BACKEND, store_backend,
-		   0),
+	CONFIG_CHOICE("store_backend", store_backend, config_store_backends,
+		      "expected file or postgresql"),
 	CONFIG_KEY("store_conninfo", CONFIG_TYPE_CONNINFO, store_conninfo, 0),
 	CONFIG_KEY("store_dir", CONFIG_TYPE_PATH, store_dir, 0),
+	CONFIG_CHOICE("store_fsync", store_fsync, config_store_fsyncs,
+		      "expected optimized or always"),
 	CONFIG_KEY("preferences_dir", CONFIG_TYPE_PATH, preferences_dir, 0),
 	CONFIG_KEY("journal_dir", CONFIG_TYPE_PATH, journal_dir, 0),
 	CONFIG_KEY("static_dir", CONFIG_TYPE_PATH, static_dir, 0),
@@ -74,15 +100,16 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY("counter_as_request", CONFIG_TYPE_BOOL, counter_as_request,
 		   0),
 	CONFIG_KEY("trigger_sieve", CONFIG_TYPE_PATH, trigger_sieve, 0),
-	CONFIG_KEY("require_authentication", CONFIG_TYPE_REQUIRE_AUTH,
-		   require_authentication, 0),
+	CONFIG_CHOICE("require_authentication", require_authentication,
+		      config_require_auths, "expected none or dmarc"),
 	CONFIG_KEY("trusted_authserv_ids", CONFIG_TYPE_AUTHSERV_IDS,
 		   trusted_authserv_ids, 0),
 	CONFIG_KEY("trusted_submission_header", CONFIG_TYPE_HEADER,
 		   trusted_submission_name, 0),
 	CONFIG_KEY("trusted_submission_ports", CONFIG_TYPE_PORTS,
 		   trusted_submission_ports, 0),
-	CONFIG_KEY("log_target", CONFIG_TYPE_LOG_TARGET, log_target, 0),
+	CONFIG_CHOICE("log_target", log_target, config_log_targets,
+		      "expected syslog or stderr"),
 	CONFIG_KEY("syslog_facility", CONFIG_TYPE_FACILITY, syslog_facility,
 		   0),
 	CONFIG_KEY("limit_message_size", CONFIG_TYPE_SIZE,
@@ -601,6 +628,22 @@ static bool config_parse_conninfo(char **field, const char *value,
 	return true;
 }
 
+/* The enum fields CONFIG_CHOICE names are unsigned int sized: every enum
+   of config.h has small non-negative values only. */
+static bool config_parse_choice(const struct config_key *key,
+				const char *value, void *field,
+				const char **error_r)
+{
+	for (unsigned int i = 0; key->choices[i] != NULL; i++) {
+		if (strcmp(value, key->choices[i]) == 0) {
+			*(unsigned int *)field = i;
+			return true;
+		}
+	}
+	*error_r = key->choices_error;
+	return false;
+}
+
 static bool config_set_value(struct imip_config *config,
 			     const struct config_key *key, const char *value,
 			     const char **error_r)
@@ -671,16 +714,8 @@ static bool config_set_value(struct imip_config *config,
 			return false;
 		}
 		return true;
-	case CONFIG_TYPE_LOG_TARGET:
-		if (strcmp(value, "syslog") == 0)
-			config->log_target = IMIP_LOG_TARGET_SYSLOG;
-		else if (strcmp(value, "stderr") == 0)
-			config->log_target = IMIP_LOG_TARGET_STDERR;
-		else {
-			*error_r = "expected syslog or stderr";
-			return false;
-		}
-		return true;
+	case CONFIG_TYPE_CHOICE:
+		return config_parse_choice(key, value, field, error_r);
 	case CONFIG_TYPE_FACILITY:
 		if (!g_strv_contains(config_facilities, value)) {
 			*error_r = "unknown syslog facility (mail, daemon, "
@@ -713,16 +748,6 @@ static bool config_set_value(struct imip_config *config,
 	case CONFIG_TYPE_ADDRESSES:
 		return config_parse_addresses(value, *(GPtrArray **)field,
 					      error_r);
-	case CONFIG_TYPE_REQUIRE_AUTH:
-		if (strcmp(value, "none") == 0)
-			config->require_authentication = IMIP_REQUIRE_AUTH_NONE;
-		else if (strcmp(value, "dmarc") == 0)
-			config->require_authentication = IMIP_REQUIRE_AUTH_DMARC;
-		else {
-			*error_r = "expected none or dmarc";
-			return false;
-		}
-		return true;
 	case CONFIG_TYPE_AUTHSERV_IDS:
 		return config_parse_authserv_ids(value, *(GPtrArray **)field,
 						 error_r);
@@ -730,16 +755,6 @@ static bool config_set_value(struct imip_config *config,
 		return config_parse_header(config, value, error_r);
 	case CONFIG_TYPE_PORTS:
 		return config_parse_ports(value, *(GArray **)field, error_r);
-	case CONFIG_TYPE_STORE_BACKEND:
-		if (strcmp(value, "file") == 0)
-			config->store_backend = IMIP_STORE_BACKEND_FILE;
-		else if (strcmp(value, "postgresql") == 0)
-			config->store_backend = IMIP_STORE_BACKEND_POSTGRESQL;
-		else {
-			*error_r = "expected file or postgresql";
-			return false;
-		}
-		return true;
 	case CONFIG_TYPE_CONNINFO:
 		return config_parse_conninfo(str_field, value, error_r);
 	case CONFIG_TYPE_DURATION:

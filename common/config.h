@@ -56,6 +56,12 @@ enum imip_store_backend {
 	IMIP_STORE_BACKEND_POSTGRESQL,
 };
 
+/* store_fsync (docs/store.md 6): which writes wait for the disk */
+enum imip_store_fsync {
+	IMIP_STORE_FSYNC_OPTIMIZED,	/* the truth; not derived files */
+	IMIP_STORE_FSYNC_ALWAYS,	/* every file */
+};
+
 struct imip_config {
 	/* Where calendar state lives: the files below store_dir (default)
 	   or a PostgreSQL database reached with store_conninfo, a libpq
@@ -63,6 +69,7 @@ struct imip_config {
 	enum imip_store_backend store_backend;
 	char *store_conninfo;
 	char *store_dir;		/* /var/lib/imip-agent/store */
+	enum imip_store_fsync store_fsync;	/* optimized */
 	char *preferences_dir;		/* /var/lib/imip-agent/preferences */
 	char *journal_dir;		/* /var/lib/imip-agent/journal */
 	char *static_dir;		/* /var/www/imip-agent/static */

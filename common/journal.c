@@ -183,7 +183,7 @@ static int journal_write(struct journal_quota *q, const char *name,
 	char *path = journal_quota_path(q, name);
 	char *error = NULL;
 	int ret = atomic_file_write(path, text->str, text->len,
-				    JOURNAL_FILE_MODE, &error);
+				    JOURNAL_FILE_MODE, ATOMIC_FILE_SYNC, &error);
 
 	g_free(path);
 	return ret < 0 ? journal_quota_error_take(q, error) : 0;

@@ -2,6 +2,7 @@
    with a per-UID index: see store-file-fb.h and docs/store.md 3.3. */
 
 #include "store-file-fb.h"
+#include "store-file.h"
 #include "store-private.h"
 #include "store-name.h"
 #include "atomic-file.h"
@@ -142,10 +143,14 @@ static int fb_file_read(struct store_user *su, const char *path, char **text_r)
 	return -1;
 }
 
+/* The tables are derived: their renames and removals wait for the disk
+   only with store_fsync = always (store-file.h). */
 static int fb_sync_dir(struct store_user *su, const char *dir)
 {
 	char *error = NULL;
 
+	if (store_file_sync_for(su, STORE_FILE_DERIVED) == ATOMIC_FILE_NO_SYNC)
+		return 0;
 	if (atomic_file_sync_dir(dir, &error) < 0) {
 		store_user_set_error(su, "%s", error);
 		g_free(error);
@@ -173,6 +178,7 @@ static int fb_file_put(struct store_user *su, const char *dir,
 		ret = store_user_set_error(su, "cannot create directory %s: %s",
 					   dir, g_strerror(errno));
 	} else if (atomic_file_write(path, text->str, text->len, FB_FILE_MODE,
+				     store_file_sync_for(su, STORE_FILE_DERIVED),
 				     &error) < 0) {
 		ret = store_user_set_error(su, "%s", error);
 		g_free(error);

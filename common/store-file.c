@@ -16,6 +16,7 @@
 #include "config.h"
 #include "clock.h"
 #include "freebusy.h"
+#include "store-file.h"
 #include "store-file-fb.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ struct store_file {
 	char *store_dir;
 	char *prefs_dir;
 	char *static_dir;
+	bool fsync_derived;	/* store_fsync = always */
 };
 
 struct store_file_user {
@@ -131,9 +133,25 @@ static int store_file_sync_dir(struct store_user *su, const char *dir)
 	return 0;
 }
 
+/* Whether a write must reach the disk before the call returns: always for
+   what cannot be rebuilt (objects, counter-proposals, the outbox,
+   preferences); for derived data (the request list, free/busy tables, the
+   published file) and the advisory seen list only with store_fsync =
+   always -- a machine crash may leave them stale, which the next message
+   for the UID or `imip-admin rebuild` repairs (docs/store.md 6). */
+enum atomic_file_sync store_file_sync_for(struct store_user *su,
+					  enum store_file_data kind)
+{
+	const struct store_file *fs = (const struct store_file *)su->store;
+
+	return kind == STORE_FILE_TRUTH || fs->fsync_derived ?
+		ATOMIC_FILE_SYNC : ATOMIC_FILE_NO_SYNC;
+}
+
 /* Replace `path` with `data` atomically, creating its directory. */
 static int store_file_write(struct store_user *su, const char *path,
-			    const char *data, size_t len)
+			    const char *data, size_t len,
+			    enum store_file_data kind)
 {
 	char *dir = g_path_get_dirname(path);
 	char *error = NULL;
@@ -142,7 +160,8 @@ static int store_file_write(struct store_user *su, const char *path,
 	g_free(dir);
 	if (ret < 0)
 		return -1;
-	if (atomic_file_write(path, data, len, STORE_FILE_MODE, &error) < 0) {
+	if (atomic_file_write(path, data, len, STORE_FILE_MODE,
+			      store_file_sync_for(su, kind), &error) < 0) {
 		store_user_set_error(su, "%s", error);
 		g_free(error);
 		return -1;
@@ -573,7 +592,7 @@ static int store_file_object_put(struct store_user *su, const char *uid,
 		return -1;
 	/* Write first, then remove the other state: a crash in between
 	   leaves both, and store_file_object_get() picks the newer. */
-	ret = store_file_write(su, path, text, strlen(text));
+	ret = store_file_write(su, path, text, strlen(text), STORE_FILE_TRUTH);
 	g_free(path);
 	if (ret < 0)
 		return -1;
@@ -791,7 +810,7 @@ static int store_file_counter_put(struct store_user *su,
 	if (store_file_counter_path(su, c->uid, c->rid, c->attendee,
 				    &path) < 0)
 		return -1;
-	ret = store_file_write(su, path, c->text, strlen(c->text));
+	ret = store_file_write(su, path, c->text, strlen(c->text), STORE_FILE_TRUTH);
 	g_free(path);
 	return ret < 0 ? -1 : 0;
 }
@@ -1008,7 +1027,7 @@ static int store_file_requests_write(struct store_user *su,
 		store_name_field_append(out, r->kind);
 		g_string_append_c(out, '\n');
 	}
-	ret = store_file_write(su, path, out->str, out->len);
+	ret = store_file_write(su, path, out->str, out->len, STORE_FILE_DERIVED);
 	g_string_free(out, TRUE);
 	g_free(path);
 	return ret < 0 ? -1 : 0;
@@ -1135,7 +1154,7 @@ static int store_file_seen_add(struct store_user *su, const char *digest,
 	}
 	g_string_append_c(out, '\n');
 	path = store_file_user_path(su, "seen");
-	ret = store_file_write(su, path, out->str, out->len);
+	ret = store_file_write(su, path, out->str, out->len, STORE_FILE_DERIVED);
 	g_free(path);
 	g_string_free(out, TRUE);
 	return ret < 0 ? -1 : 0;
@@ -1160,7 +1179,7 @@ static int store_file_outbox_put(struct store_user *su,
 				 const char *name, const char *data, size_t len)
 {
 	char *path = store_file_outbox_path(su, queue, name);
-	int ret = store_file_write(su, path, data, len);
+	int ret = store_file_write(su, path, data, len, STORE_FILE_TRUTH);
 
 	g_free(path);
 	return ret < 0 ? -1 : 0;
@@ -1396,7 +1415,7 @@ static int store_file_pref_set(struct store_user *su, const char *name,
 	if (store_file_pref_path(su, name, &path) < 0)
 		return -1;
 	data = g_strconcat(value, "\n", NULL);
-	ret = store_file_write(su, path, data, strlen(data));
+	ret = store_file_write(su, path, data, strlen(data), STORE_FILE_TRUTH);
 	g_free(data);
 	g_free(path);
 	return ret < 0 ? -1 : 0;
@@ -1442,7 +1461,8 @@ static int store_file_static_write(struct store_user *su, const char *text)
 	if (text == NULL)
 		ret = store_file_unlink(su, path) < 0 ? -1 : 0;
 	else
-		ret = store_file_write(su, path, text, strlen(text)) < 0 ?
+		ret = store_file_write(su, path, text, strlen(text),
+				       STORE_FILE_DERIVED) < 0 ?
 			-1 : 0;
 	g_free(path);
 	return ret;
@@ -1502,6 +1522,7 @@ int store_file_init(const struct imip_config *config, struct store **store_r,
 	fs->store_dir = g_strdup(config->store_dir);
 	fs->prefs_dir = g_strdup(config->preferences_dir);
 	fs->static_dir = g_strdup(config->static_dir);
+	fs->fsync_derived = config->store_fsync == IMIP_STORE_FSYNC_ALWAYS;
 	*store_r = &fs->store;
 	return 0;
 }

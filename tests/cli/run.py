@@ -9,6 +9,7 @@ Prints "ok NAME" / "not ok NAME: why" per case and "N passed, N failed"."""
 import argparse
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -135,6 +136,7 @@ def cases(c):
            lambda out, err: sendmail_called(c))
     yield from environment_cases(c)
     yield from check_cases(c)
+    yield from fsync_cases(c)
     yield ("admin without a command is a usage error", 64, [c.admin], None, None)
     yield ("admin with an unknown command is a usage error", 64,
            [c.admin, "-c", c.conf, "frobnicate"], None, None)
@@ -369,6 +371,37 @@ def check_cases(c):
     bad = os.path.join(c.tmp, "bad.conf")
     yield ("check with a bad imip.conf is a configuration error", 78,
            check(bad, INVITE), None, None)
+
+
+def fsync_cases(c):
+    """store_fsync (docs/store.md 6): which files wait for the disk, seen
+    with strace -y (each fsync names the file or directory it flushed).
+    optimized: only the calendar object (the truth) and its directory;
+    always: also the derived files (requests, free/busy, seen)."""
+    def synced(err):
+        paths = re.findall(r'fsync\(\d+<([^>]*)>\)', err)
+        return [p.split("/store/", 1)[-1] for p in paths]
+
+    for mode in ("optimized", "always"):
+        conf = c.fresh_conf("fsync-" + mode)
+        with open(conf, "a") as f:
+            f.write("store_fsync = %s\n" % mode)
+        argv = ["strace", "-f", "-y", "-e", "trace=fsync",
+                c.shim, "-c", conf, "--role", "person",
+                "--recipient", "vincent.vole@example.com",
+                "--sender", "paul.boddie@example.com", "--deliver", "none"]
+        if mode == "optimized":
+            check = (lambda out, err: "outcome=added" in err and
+                     len(synced(err)) == 2 and
+                     all("/objects" in p for p in synced(err)))
+        else:
+            check = (lambda out, err: "outcome=added" in err and
+                     any(p.endswith("/requests") or "/requests" in p
+                         or p.endswith("@example.com") for p in synced(err))
+                     and any("/freebusy" in p for p in synced(err))
+                     and len(synced(err)) > 2)
+        yield ("store_fsync = %s: the files synced" % mode, 0, argv, INVITE,
+               check)
 
 
 def sendmail_called(c):

@@ -668,6 +668,27 @@ static void test_store_backend(void **state)
 	imip_config_free(&c);
 }
 
+/* store_fsync: which writes wait for the disk (docs/store.md 6) */
+static void test_store_fsync(void **state)
+{
+	struct imip_config *c = parse_ok("");
+
+	(void)state;
+	assert_int_equal(c->store_fsync, IMIP_STORE_FSYNC_OPTIMIZED);
+	imip_config_free(&c);
+	c = parse_ok("store_fsync = always\n");
+	assert_int_equal(c->store_fsync, IMIP_STORE_FSYNC_ALWAYS);
+	imip_config_free(&c);
+	c = parse_ok("store_fsync = optimized\n");
+	assert_int_equal(c->store_fsync, IMIP_STORE_FSYNC_OPTIMIZED);
+	imip_config_free(&c);
+	parse_fails("store_fsync = never\n", 1,
+		    "store_fsync: expected optimized or always");
+	parse_fails("store_fsync = Always\n", 1,
+		    "store_fsync: expected optimized or always");
+	parse_fails("store_fsync =\n", 1, "store_fsync: empty value");
+}
+
 static void test_store_backend_errors(void **state)
 {
 	(void)state;
@@ -692,6 +713,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_backend),
 		cmocka_unit_test(test_store_backend_errors),
+		cmocka_unit_test(test_store_fsync),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_authentication_keys),
 		cmocka_unit_test(test_authentication_errors),

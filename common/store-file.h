@@ -1,0 +1,21 @@
+#ifndef IMIP_STORE_FILE_H
+#define IMIP_STORE_FILE_H
+
+/* What the parts of the file backend (store-file.c, store-file-fb.c)
+   share beyond the backend interface of store-private.h. */
+
+#include "atomic-file.h"
+
+struct store_user;
+
+/* What a file holds decides whether its write waits for the disk. */
+enum store_file_data {
+	STORE_FILE_TRUTH,	/* cannot be rebuilt: always synced */
+	STORE_FILE_DERIVED,	/* rebuilt from the truth: store_fsync */
+};
+
+/* How to write a file of that kind in this store (docs/store.md 6). */
+enum atomic_file_sync store_file_sync_for(struct store_user *su,
+					  enum store_file_data kind);
+
+#endif
