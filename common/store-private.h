@@ -103,6 +103,11 @@ struct store_user {
 	/* The last error of this session: what the public calls hand out
 	   through *error_r, valid until the next call. */
 	char *error;
+	/* What this session read of the calendar objects, per UID (store.c):
+	   one message reads the same UID's files several times (identity
+	   checks, newness, derivation), and nobody else can change them
+	   while the session holds the user's lock. */
+	GHashTable *object_cache;
 };
 
 /* Backends report errors with this: replaces su->error, returns -1. */

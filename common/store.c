@@ -74,6 +74,59 @@ int store_list_users(struct store *store, GPtrArray *users_r, char **error_r)
 	return store->v->list_users(store, users_r, error_r);
 }
 
+/* --- the session's read cache of calendar objects ------------------------ */
+
+/* One object file as read: the backend's result (1 found, 0 not found),
+   its state and text. */
+struct store_cache_object {
+	int found;
+	enum store_state state;
+	char *text;
+};
+
+/* What the session read of one UID.  Any write of the UID drops it all:
+   simpler than keeping each entry right, and a message writes a UID
+   only after it read it. */
+struct store_cache_uid {
+	GHashTable *objects;		/* rid ("" master) -> cache_object */
+	GPtrArray *rids[2];		/* per state, NULL until listed */
+};
+
+static void store_cache_object_free(void *p)
+{
+	struct store_cache_object *o = p;
+
+	g_free(o->text);
+	g_free(o);
+}
+
+static void store_cache_uid_free(void *p)
+{
+	struct store_cache_uid *u = p;
+
+	g_hash_table_destroy(u->objects);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(u->rids); i++) {
+		if (u->rids[i] != NULL)
+			g_ptr_array_free(u->rids[i], TRUE);
+	}
+	g_free(u);
+}
+
+static struct store_cache_uid *store_cache_uid(struct store_user *su,
+					       const char *uid)
+{
+	struct store_cache_uid *u = g_hash_table_lookup(su->object_cache, uid);
+
+	if (u == NULL) {
+		u = g_new0(struct store_cache_uid, 1);
+		u->objects = g_hash_table_new_full(g_str_hash, g_str_equal,
+						   g_free,
+						   store_cache_object_free);
+		g_hash_table_insert(su->object_cache, g_strdup(uid), u);
+	}
+	return u;
+}
+
 int store_user_open(struct store *store, const char *user,
 		    enum store_open_flags flags, struct store_user **su_r,
 		    char **error_r)
@@ -99,6 +152,8 @@ int store_user_open(struct store *store, const char *user,
 	su->user = g_strdup(user);
 	su->flags = flags;
 	su->error = NULL;
+	su->object_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, store_cache_uid_free);
 	*su_r = su;
 	return 1;
 }
@@ -113,6 +168,7 @@ void store_user_close(struct store_user **su)
 	*su = NULL;
 	g_free(s->user);
 	g_free(s->error);
+	g_hash_table_destroy(s->object_cache);
 	s->store->v->user_close(s);
 }
 
@@ -140,13 +196,32 @@ int store_object_get(struct store_user *su, const char *uid, const char *rid,
 		     enum store_state *state_r, char **text_r,
 		     const char **error_r)
 {
+	struct store_cache_uid *u;
+	struct store_cache_object *o;
+	int ret;
+
 	*text_r = NULL;
 	if (uid == NULL)
 		return store_user_fail(su, error_r, "no UID given");
-	return store_user_result(su, su->store->v->object_get(su, uid, rid,
-							       state_r,
-							       text_r),
-				 error_r);
+	u = store_cache_uid(su, uid);
+	o = g_hash_table_lookup(u->objects, rid != NULL ? rid : "");
+	if (o == NULL) {
+		o = g_new0(struct store_cache_object, 1);
+		ret = su->store->v->object_get(su, uid, rid, &o->state,
+					       &o->text);
+		if (ret < 0) {
+			g_free(o);
+			return store_user_result(su, ret, error_r);
+		}
+		o->found = ret;
+		g_hash_table_insert(u->objects, g_strdup(rid != NULL ? rid : ""),
+				    o);
+	}
+	if (o->found > 0) {
+		*state_r = o->state;
+		*text_r = g_strdup(o->text);
+	}
+	return o->found;
 }
 
 int store_object_put(struct store_user *su, const char *uid, const char *rid,
@@ -157,6 +232,7 @@ int store_object_put(struct store_user *su, const char *uid, const char *rid,
 		return store_user_fail(su, error_r, "no UID or text given");
 	if (!store_user_writable(su, error_r))
 		return -1;
+	g_hash_table_remove(su->object_cache, uid);
 	return store_user_result(su, su->store->v->object_put(su, uid, rid,
 							       state, text),
 				 error_r);
@@ -169,6 +245,7 @@ int store_object_delete(struct store_user *su, const char *uid,
 		return store_user_fail(su, error_r, "no UID given");
 	if (!store_user_writable(su, error_r))
 		return -1;
+	g_hash_table_remove(su->object_cache, uid);
 	return store_user_result(su, su->store->v->object_delete(su, uid, rid),
 				 error_r);
 }
@@ -177,12 +254,26 @@ int store_object_list_rids(struct store_user *su, const char *uid,
 			   enum store_state state, GPtrArray *rids_r,
 			   const char **error_r)
 {
+	struct store_cache_uid *u;
+	GPtrArray *listed;
+	int ret;
+
 	if (uid == NULL)
 		return store_user_fail(su, error_r, "no UID given");
-	return store_user_result(su, su->store->v->object_list_rids(su, uid,
-								     state,
-								     rids_r),
-				 error_r);
+	u = store_cache_uid(su, uid);
+	if (u->rids[state] == NULL) {
+		listed = g_ptr_array_new_with_free_func(g_free);
+		ret = su->store->v->object_list_rids(su, uid, state, listed);
+		if (ret < 0) {
+			g_ptr_array_free(listed, TRUE);
+			return store_user_result(su, ret, error_r);
+		}
+		u->rids[state] = listed;
+	}
+	for (unsigned int i = 0; i < u->rids[state]->len; i++)
+		g_ptr_array_add(rids_r, g_strdup(g_ptr_array_index(u->rids[state],
+								    i)));
+	return 0;
 }
 
 int store_object_list_uids(struct store_user *su, GPtrArray *uids_r,
