@@ -625,12 +625,83 @@ static GMimeMessage *mime_parse(const void *data, size_t size)
 	return gm;
 }
 
+/* Byte sequences without which no part of a message can be calendar data
+   to the rules of mime_is_calendar_type(), mime_rescue_headerless() and
+   tnef_is_tnef(): a media type or subtype is a token, never transfer- or
+   word-encoded, so it appears as such in the raw header (only case may
+   differ); "octet-stream" stands for the generic attachments whose file
+   name (which may be encoded) is the only hint.  Most mail carries none of
+   them, and then only its header is parsed (for the senders and the
+   delivery-report test): GMime's parse of the whole message is most of
+   what ordinary mail costs a delivery (bench/dovecot.sh). */
+static const char *const mime_calendar_markers[] = {
+	"calendar",		/* text/calendar, text/x-vcalendar */
+	"ics",			/* application/ics, checked as a token */
+	"tnef",			/* application/ms-tnef, vnd.ms-tnef */
+	"winmail.dat",
+	"octet-stream",		/* application/octet-stream; name=x.ics */
+	NULL
+};
+
+static bool mime_is_token_char(unsigned char c)
+{
+	return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+static bool mime_marker_at(const unsigned char *p, size_t left,
+			   const unsigned char *start, const char *marker)
+{
+	size_t len = strlen(marker);
+
+	if (left < len || g_ascii_strncasecmp((const char *)p, marker, len) != 0)
+		return false;
+	/* "ics" only as a word of its own: not "statistics", "icsx" */
+	if (strcmp(marker, "ics") == 0)
+		return (p == start || !mime_is_token_char(p[-1])) &&
+		       (left == len || !mime_is_token_char(p[len]));
+	return true;
+}
+
+/* The length of the header block: up to and including the empty line
+   that ends it (the whole message when there is none). */
+static size_t mime_header_block_size(const unsigned char *data, size_t size)
+{
+	for (size_t i = 0; i + 1 < size; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return i + 2;
+		if (data[i + 1] == '\r' && i + 2 < size && data[i + 2] == '\n')
+			return i + 3;
+	}
+	return size;
+}
+
+/* Whether the raw message contains one of mime_calendar_markers. */
+static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
+{
+	for (size_t i = 0; i < size; i++) {
+		unsigned char c = g_ascii_tolower(data[i]);
+
+		if (c != 'c' && c != 'i' && c != 't' && c != 'w' && c != 'o')
+			continue;
+		for (unsigned int m = 0; mime_calendar_markers[m] != NULL; m++) {
+			if (mime_calendar_markers[m][0] == c &&
+			    mime_marker_at(data + i, size - i, data,
+					   mime_calendar_markers[m]))
+				return true;
+		}
+	}
+	return false;
+}
+
 struct mime_message *mime_message_read(const void *data, size_t size,
 				       const struct imip_limits *limits)
 {
 	struct mime_message *msg;
 	struct mime_walk walk;
 	GMimeMessage *gm;
+	bool may_hold;
 
 	mime_init();
 	msg = g_new0(struct mime_message, 1);
@@ -650,13 +721,19 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 		msg->problem_is_limit = true;
 		return msg;
 	}
-	gm = size == 0 ? NULL : mime_parse(data, size);
+	may_hold = mime_may_hold_calendar(data, size);
+	gm = size == 0 ? NULL : mime_parse(data, may_hold ? size :
+					   mime_header_block_size(data, size));
 	if (gm == NULL) {
 		msg->problem = g_strdup("unreadable MIME structure");
 		return msg;
 	}
 	mime_read_headers(msg, gm);
 	msg->delivery_report = mime_is_delivery_report(gm);
+	if (!may_hold) {
+		g_object_unref(gm);
+		return msg;
+	}
 
 	walk.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  NULL);

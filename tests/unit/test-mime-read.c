@@ -396,6 +396,54 @@ static void test_depth_limit(void **state)
 	g_free(deep);
 }
 
+/* Mail that names no calendar type anywhere (mime_calendar_markers) is not
+   parsed beyond its header: a nesting that would break limit_mime_depth
+   goes unnoticed, the senders are still read; the same nesting with a
+   calendar part, or with one only named as an octet-stream attachment,
+   or with "application/ics" in odd case, is parsed. */
+static char *nested_plain(unsigned int levels, const char *leaf)
+{
+	GString *s = g_string_new("From: a@example.com\nSubject: statistics"
+				  " (topics)\nMIME-Version: 1.0\n");
+
+	for (unsigned int i = 0; i < levels; i++) {
+		g_string_append_printf(s,
+			"Content-Type: multipart/mixed; boundary=b%u\n\n--b%u\n",
+			i, i);
+	}
+	g_string_append(s, leaf);
+	for (unsigned int i = levels; i-- > 0;)
+		g_string_append_printf(s, "--b%u--\n", i);
+	return g_string_free(s, FALSE);
+}
+
+static void test_no_marker_not_parsed(void **state)
+{
+	static const char *const parsed[] = {
+		"Content-Type: APPLICATION/ICS\n\n" VCAL("m1@example.com"),
+		"Content-Type: application/octet-stream; name=\"x\"\n\nabc\n",
+		"Content-Type: text/x-vcalendar\n\nabc\n",
+	};
+	char *text = nested_plain(101, "Content-Type: text/plain\n\nhi\n");
+	struct mime_message *msg;
+
+	(void)state;
+	msg = read_text(text);
+	assert_null(msg->problem);
+	assert_int_equal(msg->calendar_parts->len, 0);
+	assert_string_equal(msg->from, "a@example.com");
+	mime_message_free(&msg);
+	g_free(text);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(parsed); i++) {
+		text = nested_plain(101, parsed[i]);
+		msg = read_text(text);
+		assert_non_null(msg->problem);
+		assert_true(msg->problem_is_limit);
+		mime_message_free(&msg);
+		g_free(text);
+	}
+}
+
 static void test_depth_limit_message_rfc822(void **state)
 {
 	/* forwarded messages nest too */
@@ -806,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_forwarded_rfc822),
 		cmocka_unit_test(test_blank_line_after_boundary),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_no_marker_not_parsed),
 		cmocka_unit_test(test_depth_limit_message_rfc822),
 		cmocka_unit_test(test_parts_limit),
 		cmocka_unit_test(test_calendar_size_limit),
