@@ -627,16 +627,19 @@ static GMimeMessage *mime_parse(const void *data, size_t size)
 
 /* Byte sequences without which no part of a message can be calendar data
    to the rules of mime_is_calendar_type(), mime_rescue_headerless() and
-   tnef_is_tnef(): a media type or subtype is a token, never transfer- or
-   word-encoded, so it appears as such in the raw header (only case may
-   differ); "octet-stream" stands for the generic attachments whose file
-   name (which may be encoded) is the only hint.  Most mail carries none of
-   them, and then only its header is parsed (for the senders and the
-   delivery-report test): GMime's parse of the whole message is most of
-   what ordinary mail costs a delivery (bench/dovecot.sh). */
+   tnef_is_tnef().  Each of those rules reads a Content-Type or
+   Content-Disposition field (a media type is a token, never transfer- or
+   word-encoded; only its case may differ; "octet-stream" stands for the
+   generic attachments whose file name, which may be encoded, is the only
+   hint), and mime_rescue_headerless() a body line starting with
+   "Content-Type:".  So only lines starting with "Content-" and their
+   continuation lines are searched.  Most mail names none of these, and
+   then only its header is parsed (for the senders and the delivery-report
+   test): GMime's parse of the whole message is most of what ordinary mail
+   costs a delivery (bench/dovecot.sh). */
 static const char *const mime_calendar_markers[] = {
 	"calendar",		/* text/calendar, text/x-vcalendar */
-	"ics",			/* application/ics, checked as a token */
+	"ics",			/* application/ics, checked as a word */
 	"tnef",			/* application/ms-tnef, vnd.ms-tnef */
 	"winmail.dat",
 	"octet-stream",		/* application/octet-stream; name=x.ics */
@@ -648,18 +651,31 @@ static bool mime_is_token_char(unsigned char c)
 	return g_ascii_isalnum(c) || c == '-' || c == '_';
 }
 
-static bool mime_marker_at(const unsigned char *p, size_t left,
-			   const unsigned char *start, const char *marker)
+static bool mime_marker_at(const unsigned char *p, const unsigned char *line,
+			   const unsigned char *end, const char *marker)
 {
 	size_t len = strlen(marker);
 
-	if (left < len || g_ascii_strncasecmp((const char *)p, marker, len) != 0)
+	if ((size_t)(end - p) < len ||
+	    g_ascii_strncasecmp((const char *)p, marker, len) != 0)
 		return false;
-	/* "ics" only as a word of its own: not "statistics", "icsx" */
+	/* "ics" only as a word of its own: not "topics", "icsx" */
 	if (strcmp(marker, "ics") == 0)
-		return (p == start || !mime_is_token_char(p[-1])) &&
-		       (left == len || !mime_is_token_char(p[len]));
+		return (p == line || !mime_is_token_char(p[-1])) &&
+		       (p + len == end || !mime_is_token_char(p[len]));
 	return true;
+}
+
+static bool mime_line_has_marker(const unsigned char *line,
+				 const unsigned char *end)
+{
+	for (const unsigned char *p = line; p < end; p++) {
+		for (unsigned int m = 0; mime_calendar_markers[m] != NULL; m++) {
+			if (mime_marker_at(p, line, end, mime_calendar_markers[m]))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* The length of the header block: up to and including the empty line
@@ -677,20 +693,25 @@ static size_t mime_header_block_size(const unsigned char *data, size_t size)
 	return size;
 }
 
-/* Whether the raw message contains one of mime_calendar_markers. */
+/* Whether a "Content-" line (with its continuation lines) of the raw
+   message names one of mime_calendar_markers. */
 static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
 {
-	for (size_t i = 0; i < size; i++) {
-		unsigned char c = g_ascii_tolower(data[i]);
+	const unsigned char *p = data, *end = data + size;
+	bool in_field = false;
 
-		if (c != 'c' && c != 'i' && c != 't' && c != 'w' && c != 'o')
-			continue;
-		for (unsigned int m = 0; mime_calendar_markers[m] != NULL; m++) {
-			if (mime_calendar_markers[m][0] == c &&
-			    mime_marker_at(data + i, size - i, data,
-					   mime_calendar_markers[m]))
-				return true;
-		}
+	while (p < end) {
+		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+		const unsigned char *eol = nl != NULL ? nl : end;
+
+		if ((size_t)(eol - p) >= 8 &&
+		    g_ascii_strncasecmp((const char *)p, "content-", 8) == 0)
+			in_field = true;
+		else if (p == eol || (*p != ' ' && *p != '\t'))
+			in_field = false;
+		if (in_field && mime_line_has_marker(p, eol))
+			return true;
+		p = eol + 1;
 	}
 	return false;
 }
