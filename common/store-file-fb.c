@@ -901,11 +901,12 @@ static void fb_shard_close(struct fb_shard *s)
 static int fb_shard_write(struct store_user *su, const char *dir,
 			  const struct fb_shard *s)
 {
-	GString *text = g_string_new(NULL);
+	GString *text;
 	int ret;
 
 	if (!s->changed)
 		return 0;
+	text = g_string_new(NULL);
 	for (guint i = 0; i < s->lines->len; i++)
 		g_string_append_printf(text, "%s\n", (char *)s->lines->pdata[i]);
 	ret = fb_file_put(su, dir, s->name, text);
