@@ -316,8 +316,10 @@ static int derive_uid_into(const struct derive_params *p,
 }
 
 /* Replace the UID's periods in every table that holds or will hold
-   some: the own table, and each freebusy-other table (those the UID
-   leaves get an empty list). */
+   some: the own table, and the freebusy-other tables the store names
+   for the UID (those it leaves get an empty list) and those it enters.
+   Only those: a message must not cost more because the user knows many
+   parties. */
 static int derive_tables_replace(const struct derive_params *p,
 				 struct derive_tables *t, const char *uid,
 				 bool *own_changed_r, const char **error_r)
@@ -331,7 +333,7 @@ static int derive_tables_replace(const struct derive_params *p,
 
 	*own_changed_r = ret > 0;
 	if (ret >= 0)
-		ret = store_fb_list_others(p->su, others, error_r);
+		ret = store_fb_others_of_uid(p->su, uid, others, error_r);
 	for (guint i = 0; ret >= 0 && i < others->len; i++) {
 		const char *other = g_ptr_array_index(others, i);
 

@@ -362,10 +362,33 @@ static bool fb_line_is(const char *line, const char *field)
 	       (line[len] == '\t' || line[len] == '\0');
 }
 
+/* The non-empty lines of an index file (char *, without LF). */
+static void fb_lines_parse(const char *text, GPtrArray *lines)
+{
+	char **split = g_strsplit(text, "\n", -1);
+
+	for (char **l = split; *l != NULL; l++) {
+		g_strchomp(*l);	/* a CR of a hand edit */
+		if (**l != '\0')
+			g_ptr_array_add(lines, g_strdup(*l));
+	}
+	g_strfreev(split);
+}
+
+/* The position of the line of `field`, or -1. */
+static int fb_lines_find(const GPtrArray *lines, const char *field)
+{
+	for (guint i = 0; i < lines->len; i++) {
+		if (fb_line_is(lines->pdata[i], field))
+			return (int)i;
+	}
+	return -1;
+}
+
 static int fb_index_open(struct store_user *su, const char *path,
 			 const char *uid, struct fb_index *ix)
 {
-	char *file, *text, **lines;
+	char *file, *text;
 	int ret;
 
 	ix->dir = g_build_filename(path, FB_UIDS, NULL);
@@ -378,17 +401,9 @@ static int fb_index_open(struct store_user *su, const char *path,
 	g_free(file);
 	if (ret <= 0)
 		return ret;
-	lines = g_strsplit(text, "\n", -1);
+	fb_lines_parse(text, ix->lines);
 	g_free(text);
-	for (char **l = lines; *l != NULL; l++) {
-		g_strchomp(*l);	/* a CR of a hand edit */
-		if (**l == '\0')
-			continue;
-		if (fb_line_is(*l, ix->field))
-			ix->line = (int)ix->lines->len;
-		g_ptr_array_add(ix->lines, g_strdup(*l));
-	}
-	g_strfreev(lines);
+	ix->line = fb_lines_find(ix->lines, ix->field);
 	return 0;
 }
 
@@ -844,5 +859,387 @@ int store_file_fb_table_write(struct store_user *su, const char *path,
 	g_ptr_array_free(names, TRUE);
 	g_ptr_array_free(lines, TRUE);
 	g_free(uids_dir);
+	return ret;
+}
+
+/* --- the reverse index of freebusy-other ------------------------------------ */
+
+/* <dir>/XX: one line per UID, "uid<TAB>other[<TAB>other...]", both
+   escaped like the fields of uids/XX, the others sorted, the lines sorted;
+   <dir>/version ("1") once the index names every table (store-file-fb.h). */
+#define FB_OTHERS_VERSION "version"
+#define FB_OTHERS_VERSION_TEXT "1\n"
+
+struct fb_shard {
+	char *name;		/* XX */
+	GPtrArray *lines;	/* char *, without LF, sorted */
+	bool changed;
+};
+
+static int fb_shard_open(struct store_user *su, const char *dir,
+			 const char *name, struct fb_shard *s)
+{
+	char *file = g_build_filename(dir, name, NULL), *text;
+	int ret = fb_file_read(su, file, &text);
+
+	s->name = g_strdup(name);
+	s->lines = g_ptr_array_new_with_free_func(g_free);
+	s->changed = false;
+	g_free(file);
+	if (ret > 0)
+		fb_lines_parse(text, s->lines);
+	g_free(text);
+	return ret < 0 ? -1 : 0;
+}
+
+static void fb_shard_close(struct fb_shard *s)
+{
+	g_free(s->name);
+	g_ptr_array_free(s->lines, TRUE);
+}
+
+static int fb_shard_write(struct store_user *su, const char *dir,
+			  const struct fb_shard *s)
+{
+	GString *text;
+	int ret;
+
+	if (!s->changed)
+		return 0;
+	text = g_string_new(NULL);
+	for (guint i = 0; i < s->lines->len; i++)
+		g_string_append_printf(text, "%s\n", (char *)s->lines->pdata[i]);
+	ret = fb_file_put(su, dir, s->name, text);
+	g_string_free(text, TRUE);
+	return ret;
+}
+
+/* The fields after the first of line `at` (char *, escaped), appended. */
+static void fb_shard_values(const struct fb_shard *s, int at, GPtrArray *out)
+{
+	char **fields;
+
+	if (at < 0)
+		return;
+	fields = g_strsplit(s->lines->pdata[at], "\t", -1);
+	for (guint i = 1; fields[i] != NULL; i++)
+		g_ptr_array_add(out, g_strdup(fields[i]));
+	g_strfreev(fields);
+}
+
+/* Name `other` (an escaped field) on the line of `field`, or take it
+   off; the line goes with its last other. */
+static void fb_shard_mark(struct fb_shard *s, const char *field,
+			  const char *other, bool holds)
+{
+	GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
+	int at = fb_lines_find(s->lines, field);
+	bool named = false;
+	guint out = 0;
+
+	fb_shard_values(s, at, values);
+	for (guint i = 0; i < values->len; i++) {
+		if (strcmp(values->pdata[i], other) != 0)
+			values->pdata[out++] = values->pdata[i];
+		else {
+			named = true;
+			g_free(values->pdata[i]);
+		}
+	}
+	values->len = out;
+	if (named != holds) {
+		GString *line = g_string_new(field);
+		guint pos = 0;
+
+		if (holds)
+			g_ptr_array_add(values, g_strdup(other));
+		fb_names_uniq(values);
+		for (guint i = 0; i < values->len; i++)
+			g_string_append_printf(line, "\t%s",
+					       (char *)values->pdata[i]);
+		if (at >= 0)
+			g_ptr_array_remove_index(s->lines, (guint)at);
+		if (values->len > 0) {
+			while (pos < s->lines->len &&
+			       strcmp(s->lines->pdata[pos], line->str) < 0)
+				pos++;
+			g_ptr_array_insert(s->lines, (gint)pos,
+					   g_strdup(line->str));
+		}
+		g_string_free(line, TRUE);
+		s->changed = true;
+	}
+	g_ptr_array_free(values, TRUE);
+}
+
+/* The shard of an escaped UID field. */
+static char *fb_field_shard(const char *field)
+{
+	bool ok;
+	char *uid = store_name_field_decode(field, true, &ok);
+	char *shard = fb_index_shard(uid);
+
+	g_free(uid);
+	return shard;
+}
+
+static void fb_ptr_array_destroy(gpointer a)
+{
+	g_ptr_array_free(a, TRUE);
+}
+
+/* Name `other` on the lines of the UID fields `fields` (holds), or take
+   it off; each shard is read and written once. */
+static int fb_others_mark(struct store_user *su, const char *dir,
+			  const char *other, GHashTable *fields, bool holds)
+{
+	GHashTable *shards = g_hash_table_new_full(g_str_hash, g_str_equal,
+						   g_free,
+						   fb_ptr_array_destroy);
+	char *other_field = fb_uid_field(other);
+	GHashTableIter iter;
+	gpointer key, value;
+	int ret = 0;
+
+	g_hash_table_iter_init(&iter, fields);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		char *name = fb_field_shard(key);
+		GPtrArray *in = g_hash_table_lookup(shards, name);
+
+		if (in == NULL) {
+			in = g_ptr_array_new();
+			g_hash_table_insert(shards, g_strdup(name), in);
+		}
+		g_ptr_array_add(in, key);
+		g_free(name);
+	}
+	g_hash_table_iter_init(&iter, shards);
+	while (ret == 0 && g_hash_table_iter_next(&iter, &key, &value)) {
+		GPtrArray *in = value;
+		struct fb_shard s;
+
+		ret = fb_shard_open(su, dir, key, &s);
+		for (guint i = 0; ret == 0 && i < in->len; i++)
+			fb_shard_mark(&s, in->pdata[i], other_field, holds);
+		if (ret == 0)
+			ret = fb_shard_write(su, dir, &s);
+		fb_shard_close(&s);
+	}
+	g_free(other_field);
+	g_hash_table_destroy(shards);
+	return ret;
+}
+
+/* The UID fields (escaped) of the periods of `list`, added to `fields`. */
+static void fb_list_fields(const struct fb_list *list, GHashTable *fields)
+{
+	for (guint i = 0; i < list->periods->len; i++) {
+		const struct fb_period *p = list->periods->pdata[i];
+
+		g_hash_table_add(fields, fb_uid_field(p->uid));
+	}
+}
+
+/* The UID fields of the periods the table at `path` holds: its uids/
+   shards, or the lines of a table of the one-file layout. */
+static int fb_table_fields(struct store_user *su, const char *path,
+			   GHashTable *fields)
+{
+	char *legacy = fb_legacy_file(path);
+	char *dir = g_build_filename(path, FB_UIDS, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	int ret;
+
+	if (legacy != NULL) {
+		struct fb_list *list = fb_list_new();
+
+		ret = fb_legacy_read(su, legacy, list);
+		fb_list_fields(list, fields);
+		fb_list_free(&list);
+	} else {
+		ret = fb_list_dir(su, dir, names);
+	}
+	for (guint i = 0; ret == 0 && i < names->len; i++) {
+		struct fb_shard s;
+
+		ret = fb_shard_open(su, dir, names->pdata[i], &s);
+		for (guint l = 0; ret == 0 && l < s.lines->len; l++) {
+			const char *line = s.lines->pdata[l];
+
+			g_hash_table_add(fields,
+					 g_strndup(line, strcspn(line, "\t")));
+		}
+		fb_shard_close(&s);
+	}
+	g_ptr_array_free(names, TRUE);
+	g_free(dir);
+	g_free(legacy);
+	return ret;
+}
+
+static GHashTable *fb_field_set_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+int store_file_fb_others_of_uid(struct store_user *su, const char *dir,
+				const char *uid, GPtrArray *others_r)
+{
+	char *version = g_build_filename(dir, FB_OTHERS_VERSION, NULL);
+	char *field = fb_uid_field(uid), *name = fb_index_shard(uid);
+	GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
+	struct stat st;
+	struct fb_shard s;
+	int ret = 0;
+
+	if (stat(version, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			ret = store_user_set_error(su, "cannot stat %s: %s",
+						   version, g_strerror(errno));
+	} else if (fb_shard_open(su, dir, name, &s) < 0) {
+		ret = -1;
+	} else {
+		fb_shard_values(&s, fb_lines_find(s.lines, field), values);
+		fb_shard_close(&s);
+		ret = 1;
+	}
+	for (guint i = 0; i < values->len; i++) {
+		bool ok;
+		char *other = store_name_field_decode(values->pdata[i], false,
+						      &ok);
+
+		if (other != NULL && *other != '\0')
+			g_ptr_array_add(others_r, other);
+		else
+			g_free(other);
+	}
+	g_ptr_array_free(values, TRUE);
+	g_free(name);
+	g_free(field);
+	g_free(version);
+	return ret;
+}
+
+int store_file_fb_others_build(struct store_user *su, const char *dir,
+			       const GPtrArray *others, const GPtrArray *paths)
+{
+	/* uid field -> GString "<TAB>other<TAB>other..." */
+	GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, fb_gstring_destroy);
+	GHashTable *shards = g_hash_table_new_full(g_str_hash, g_str_equal,
+						   g_free, fb_gstring_destroy);
+	GPtrArray *sorted = g_ptr_array_new_with_free_func(g_free);
+	GString *version = g_string_new(FB_OTHERS_VERSION_TEXT);
+	GHashTableIter iter;
+	gpointer key, value;
+	int ret = 0;
+
+	for (guint i = 0; ret == 0 && i < others->len; i++) {
+		GHashTable *fields = fb_field_set_new();
+		char *other_field = fb_uid_field(others->pdata[i]);
+
+		ret = fb_table_fields(su, paths->pdata[i], fields);
+		g_hash_table_iter_init(&iter, fields);
+		while (g_hash_table_iter_next(&iter, &key, NULL)) {
+			GString *line = g_hash_table_lookup(lines, key);
+
+			if (line == NULL) {
+				line = g_string_new(NULL);
+				g_hash_table_insert(lines, g_strdup(key), line);
+			}
+			g_string_append_printf(line, "\t%s", other_field);
+		}
+		g_free(other_field);
+		g_hash_table_destroy(fields);
+	}
+	/* each line's others sorted, then the lines sorted into shards */
+	g_hash_table_iter_init(&iter, lines);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		char **fields = g_strsplit(((GString *)value)->str + 1, "\t", -1);
+		GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
+		GString *line = g_string_new(key);
+
+		for (guint i = 0; fields[i] != NULL; i++)
+			g_ptr_array_add(values, g_strdup(fields[i]));
+		fb_names_uniq(values);
+		for (guint i = 0; i < values->len; i++)
+			g_string_append_printf(line, "\t%s",
+					       (char *)values->pdata[i]);
+		g_ptr_array_add(sorted, g_string_free(line, FALSE));
+		g_ptr_array_free(values, TRUE);
+		g_strfreev(fields);
+	}
+	g_ptr_array_sort(sorted, fb_strcmp);
+	for (guint i = 0; i < sorted->len; i++) {
+		const char *line = sorted->pdata[i];
+		char *field = g_strndup(line, strcspn(line, "\t"));
+		char *name = fb_field_shard(field);
+		GString *text = g_hash_table_lookup(shards, name);
+
+		if (text == NULL) {
+			text = g_string_new(NULL);
+			g_hash_table_insert(shards, g_strdup(name), text);
+		}
+		g_string_append_printf(text, "%s\n", line);
+		g_free(name);
+		g_free(field);
+	}
+	/* the version last: until it is there the index is not used */
+	if (ret == 0)
+		ret = fb_files_sync(su, dir, shards, false);
+	if (ret == 0)
+		ret = fb_file_put(su, dir, FB_OTHERS_VERSION, version);
+	g_string_free(version, TRUE);
+	g_ptr_array_free(sorted, TRUE);
+	g_hash_table_destroy(shards);
+	g_hash_table_destroy(lines);
+	return ret;
+}
+
+int store_file_fb_other_replace_uid(struct store_user *su, const char *dir,
+				    const char *path, const char *other,
+				    const char *uid,
+				    const struct fb_list *periods)
+{
+	GHashTable *fields = fb_field_set_new();
+	int ret = 0;
+
+	g_hash_table_add(fields, fb_uid_field(uid));
+	/* the reverse index names the table before it holds the UID, and
+	   stops naming it after it no longer does */
+	if (periods->periods->len > 0)
+		ret = fb_others_mark(su, dir, other, fields, true);
+	if (ret == 0)
+		ret = store_file_fb_table_replace_uid(su, path, uid, periods);
+	if (ret >= 0 && periods->periods->len == 0 &&
+	    fb_others_mark(su, dir, other, fields, false) < 0)
+		ret = -1;
+	g_hash_table_destroy(fields);
+	return ret;
+}
+
+int store_file_fb_other_write(struct store_user *su, const char *dir,
+			      const char *path, const char *other,
+			      const struct fb_list *list)
+{
+	GHashTable *before = fb_field_set_new(), *after = fb_field_set_new();
+	GHashTableIter iter;
+	gpointer key;
+	int ret = fb_table_fields(su, path, before);
+
+	fb_list_fields(list, after);
+	/* every UID of the new table named (also repairs a line lost by a
+	   hand edit), the UIDs that leave it unnamed after the write */
+	if (ret == 0)
+		ret = fb_others_mark(su, dir, other, after, true);
+	if (ret == 0)
+		ret = store_file_fb_table_write(su, path, list);
+	g_hash_table_iter_init(&iter, after);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		g_hash_table_remove(before, key);
+	if (ret == 0)
+		ret = fb_others_mark(su, dir, other, before, false);
+	g_hash_table_destroy(before);
+	g_hash_table_destroy(after);
 	return ret;
 }

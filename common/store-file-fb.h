@@ -24,6 +24,7 @@
    atomic per file (atomic-file.h) and happen under the user's lock. */
 
 #include <time.h>
+#include <glib.h>
 
 struct store_user;
 struct fb_list;
@@ -42,5 +43,38 @@ int store_file_fb_table_replace_uid(struct store_user *su, const char *path,
    are not rewritten. */
 int store_file_fb_table_write(struct store_user *su, const char *path,
 			const struct fb_list *list);
+
+/* Which freebusy-other tables hold periods of a UID: the reverse index
+   <user>/freebusy-other-uids/ (`dir`),
+
+     <dir>/XX        one line per UID, "uid<TAB>other[<TAB>other...]"
+                     (XX as in uids/XX)
+     <dir>/version   "1": the index names every table holding each UID
+
+   so that a message touches the tables of its UID only, however many
+   parties the user knows.  The index names a table before the table
+   holds the UID and stops naming it after it no longer does: after a
+   crash it may name too many, never too few.  A store written before the
+   index existed has no version file: store_file_fb_others_build() makes
+   the index from the tables once. */
+
+/* 1 and the others (char *) appended, or 0 when the index is not
+   complete (no version file). */
+int store_file_fb_others_of_uid(struct store_user *su, const char *dir,
+				const char *uid, GPtrArray *others_r);
+/* Write the whole index from the tables (others[i] at paths[i]), then
+   the version file. */
+int store_file_fb_others_build(struct store_user *su, const char *dir,
+			       const GPtrArray *others, const GPtrArray *paths);
+/* store_file_fb_table_replace_uid() and store_file_fb_table_write() of
+   the freebusy-other table of `other` at `path`, keeping the index in
+   step. */
+int store_file_fb_other_replace_uid(struct store_user *su, const char *dir,
+				    const char *path, const char *other,
+				    const char *uid,
+				    const struct fb_list *periods);
+int store_file_fb_other_write(struct store_user *su, const char *dir,
+			      const char *path, const char *other,
+			      const struct fb_list *list);
 
 #endif

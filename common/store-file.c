@@ -37,6 +37,8 @@
 #define STORE_FILE_MODE 0660
 
 #define STORE_FILE_LOCK_NAME ".lock"
+/* which freebusy-other tables hold each UID (store-file-fb.h) */
+#define STORE_FILE_FB_OTHERS "freebusy-other-uids"
 
 struct store_file {
 	struct store store;
@@ -1302,7 +1304,15 @@ static int store_file_fb_replace_uid(struct store_user *su,
 
 	if (store_file_fb_path(su, table, other, &path) < 0)
 		return -1;
-	ret = store_file_fb_table_replace_uid(su, path, uid, periods);
+	if (table == STORE_FB_OTHER) {
+		char *dir = store_file_user_path(su, STORE_FILE_FB_OTHERS);
+
+		ret = store_file_fb_other_replace_uid(su, dir, path, other,
+						      uid, periods);
+		g_free(dir);
+	} else {
+		ret = store_file_fb_table_replace_uid(su, path, uid, periods);
+	}
 	g_free(path);
 	return ret;
 }
@@ -1316,7 +1326,14 @@ static int store_file_fb_write(struct store_user *su,
 
 	if (store_file_fb_path(su, table, other, &path) < 0)
 		return -1;
-	ret = store_file_fb_table_write(su, path, list);
+	if (table == STORE_FB_OTHER) {
+		char *dir = store_file_user_path(su, STORE_FILE_FB_OTHERS);
+
+		ret = store_file_fb_other_write(su, dir, path, other, list);
+		g_free(dir);
+	} else {
+		ret = store_file_fb_table_write(su, path, list);
+	}
 	g_free(path);
 	return ret;
 }
@@ -1364,6 +1381,50 @@ static int store_file_fb_list_others(struct store_user *su,
 	g_ptr_array_free(names, TRUE);
 	g_free(dir);
 	return ret;
+}
+
+/* The reverse index is missing in a store written before it existed:
+   made from the tables once, by the first writer that needs it (a
+   reader gets every party). */
+static int store_file_fb_others_scan(struct store_user *su, const char *dir,
+				     GPtrArray *others_r)
+{
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+	int ret = store_file_fb_list_others(su, others);
+
+	for (guint i = 0; ret == 0 && i < others->len; i++) {
+		char *path;
+
+		ret = store_file_fb_path(su, STORE_FB_OTHER, others->pdata[i],
+					 &path);
+		if (ret == 0)
+			g_ptr_array_add(paths, path);
+	}
+	if (ret == 0 && (su->flags & STORE_OPEN_READONLY) != 0) {
+		for (guint i = 0; i < others->len; i++)
+			g_ptr_array_add(others_r, g_strdup(others->pdata[i]));
+		ret = 1;
+	} else if (ret == 0) {
+		ret = store_file_fb_others_build(su, dir, others, paths);
+	}
+	g_ptr_array_free(others, TRUE);
+	g_ptr_array_free(paths, TRUE);
+	return ret;
+}
+
+static int store_file_fb_uid_others(struct store_user *su, const char *uid,
+				    GPtrArray *others_r)
+{
+	char *dir = store_file_user_path(su, STORE_FILE_FB_OTHERS);
+	int ret = store_file_fb_others_of_uid(su, dir, uid, others_r);
+
+	if (ret == 0)
+		ret = store_file_fb_others_scan(su, dir, others_r);
+	if (ret == 0)
+		ret = store_file_fb_others_of_uid(su, dir, uid, others_r);
+	g_free(dir);
+	return ret < 0 ? -1 : 0;
 }
 
 /* --- preferences and published free/busy --------------------------------- */
@@ -1491,6 +1552,7 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.fb_replace_uid = store_file_fb_replace_uid,
 	.fb_write = store_file_fb_write,
 	.fb_list_others = store_file_fb_list_others,
+	.fb_others_of_uid = store_file_fb_uid_others,
 	.pref_get = store_file_pref_get,
 	.pref_set = store_file_pref_set,
 	.pref_unset = store_file_pref_unset,

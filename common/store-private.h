@@ -57,6 +57,8 @@ struct store_vfuncs {
 	int (*fb_write)(struct store_user *su, enum store_fb_table table,
 			const char *other, const struct fb_list *list);
 	int (*fb_list_others)(struct store_user *su, GPtrArray *others_r);
+	int (*fb_others_of_uid)(struct store_user *su, const char *uid,
+				GPtrArray *others_r);
 
 	int (*pref_get)(struct store_user *su, const char *name,
 			char **value_r);

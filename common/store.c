@@ -6,6 +6,7 @@
 #include "freebusy.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int store_user_set_error(struct store_user *su, const char *fmt, ...)
@@ -384,6 +385,11 @@ int store_fb_read(struct store_user *su, enum store_fb_table table,
 				    STORE_FB_TIME_MAX, list, error_r);
 }
 
+static int store_fb_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The line format writes no UID as an empty field: "" and NULL are the
    same UID. */
 static const char *store_fb_uid(const char *uid)
@@ -441,6 +447,19 @@ int store_fb_list_others(struct store_user *su, GPtrArray *others_r,
 	return store_user_result(su, su->store->v->fb_list_others(su,
 								   others_r),
 				 error_r);
+}
+
+int store_fb_others_of_uid(struct store_user *su, const char *uid,
+			   GPtrArray *others_r, const char **error_r)
+{
+	guint start = others_r->len;
+	int ret = store_user_result(su, su->store->v->fb_others_of_uid(
+		su, store_fb_uid(uid), others_r), error_r);
+
+	if (ret == 0 && others_r->len > start + 1)
+		qsort(others_r->pdata + start, others_r->len - start,
+		      sizeof(gpointer), store_fb_strcmp);
+	return ret;
 }
 
 int store_pref_get(struct store_user *su, const char *name, char **value_r,

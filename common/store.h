@@ -164,6 +164,14 @@ int store_fb_write(struct store_user *su, enum store_fb_table table,
 /* The parties with a freebusy-other table (char *, sorted). */
 int store_fb_list_others(struct store_user *su, GPtrArray *others_r,
 			 const char **error_r);
+/* The parties whose freebusy-other table may hold periods of `uid`
+   (char *, sorted): at least every one that does, perhaps a few more;
+   never all of them because the user knows many.  A message replaces the
+   periods of its UID in these tables and in those it adds (an indexed
+   lookup: the cost of a message must not grow with the number of
+   parties). */
+int store_fb_others_of_uid(struct store_user *su, const char *uid,
+			   GPtrArray *others_r, const char **error_r);
 
 /* Preferences (preferences_dir/<user>/<name>).  The value is the file's
    content without its final newline. */

@@ -1,7 +1,8 @@
 /* The file store's free/busy tables (store-file-fb.c, docs/store.md 3.3):
    month files and the UID index, replace_uid across months, long
-   periods, window reads at month edges, and tables of the earlier
-   one-file layout. */
+   periods, window reads at month edges, tables of the earlier
+   one-file layout, and the reverse index of the freebusy-other tables
+   (which tables hold a UID), also in a store written without it. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -349,6 +350,174 @@ static void test_old_layout_converted(void **state)
 	fb_list_free(&l);
 }
 
+/* --- the reverse index of freebusy-other ---------------------------------- */
+
+#define A "anna.ant@example.com"
+#define B "bill.bee@example.com"
+#define C "carl.crab@example.com"
+
+static char *user_file(struct fixture *f, const char *name)
+{
+	char *path = g_build_filename(f->config->store_dir, USER, name, NULL);
+	char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		text = NULL;
+	g_free(path);
+	return text;
+}
+
+/* The reverse index file of a UID (freebusy-other-uids/XX). */
+static char *others_shard(const char *uid)
+{
+	char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, uid, -1);
+	char *name = g_strdup_printf("freebusy-other-uids/%.2s", sum);
+
+	g_free(sum);
+	return name;
+}
+
+/* store_fb_others_of_uid() as "a,b". */
+static char *others_of(struct fixture *f, const char *uid)
+{
+	GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
+	const char *error;
+	char *s;
+
+	assert_int_equal(store_fb_others_of_uid(f->su, uid, others, &error), 0);
+	g_ptr_array_add(others, NULL);
+	s = g_strjoinv(",", (char **)others->pdata);
+	g_ptr_array_free(others, TRUE);
+	return s;
+}
+
+static void other_replace(struct fixture *f, const char *other,
+			  const char *uid, const char *start, const char *end)
+{
+	struct fb_list *l = fb_list_new();
+	const char *error;
+
+	if (start != NULL)
+		add(l, uid, start, end);
+	assert_true(store_fb_replace_uid(f->su, STORE_FB_OTHER, other, uid, l,
+					 &error) >= 0);
+	fb_list_free(&l);
+}
+
+static void assert_user_file(struct fixture *f, const char *name,
+			     const char *want)
+{
+	char *text = user_file(f, name);
+
+	if (want == NULL)
+		assert_null(text);
+	else
+		assert_string_equal(text, want);
+	g_free(text);
+}
+
+static void assert_others(struct fixture *f, const char *uid,
+			  const char *want)
+{
+	char *s = others_of(f, uid);
+
+	assert_string_equal(s, want);
+	g_free(s);
+}
+
+static void test_others_index_follows_uid(void **state)
+{
+	struct fixture *f = *state;
+	char *shard = others_shard("e1");
+
+	other_replace(f, A, "e1", "20200101T100000Z", "20200101T110000Z");
+	other_replace(f, C, "e2", "20200101T100000Z", "20200101T110000Z");
+	assert_others(f, "e1", A);
+	assert_user_file(f, "freebusy-other-uids/version", "1\n");
+	assert_user_file(f, shard, "e1\t" A "\n");
+	/* the UID moves from A to B: both named while it moves, then B */
+	other_replace(f, B, "e1", "20200201T100000Z", "20200201T110000Z");
+	assert_user_file(f, shard, "e1\t" A "\t" B "\n");
+	other_replace(f, A, "e1", NULL, NULL);
+	assert_others(f, "e1", B);
+	assert_user_file(f, shard, "e1\t" B "\n");
+	/* A's table went with its last period */
+	{
+		char *a = g_build_filename(f->config->store_dir, USER,
+					   "freebusy-other", A, NULL);
+
+		assert_false(g_file_test(a, G_FILE_TEST_EXISTS));
+		g_free(a);
+	}
+	/* removed everywhere: no line, no file; other UIDs unaffected */
+	other_replace(f, B, "e1", NULL, NULL);
+	assert_others(f, "e1", "");
+	assert_user_file(f, shard, NULL);
+	assert_others(f, "e2", C);
+	assert_user_file(f, "freebusy-other-uids/version", "1\n");
+	g_free(shard);
+}
+
+static void test_others_index_whole_write(void **state)
+{
+	struct fixture *f = *state;
+	struct fb_list *l = fb_list_new();
+	const char *error;
+
+	assert_others(f, "e1", "");
+	add(l, "e1", "20200101T100000Z", "20200101T110000Z");
+	add(l, "e2", "20200102T100000Z", "20200102T110000Z");
+	assert_int_equal(store_fb_write(f->su, STORE_FB_OTHER, A, l, &error), 0);
+	assert_int_equal(store_fb_write(f->su, STORE_FB_OTHER, B, l, &error), 0);
+	assert_others(f, "e1", A "," B);
+	fb_list_clear(l);
+	add(l, "e2", "20200102T100000Z", "20200102T110000Z");
+	assert_int_equal(store_fb_write(f->su, STORE_FB_OTHER, A, l, &error), 0);
+	assert_others(f, "e1", B);
+	assert_others(f, "e2", A "," B);
+	fb_list_clear(l);
+	assert_int_equal(store_fb_write(f->su, STORE_FB_OTHER, B, l, &error), 0);
+	assert_others(f, "e1", "");
+	assert_others(f, "e2", A);
+	fb_list_free(&l);
+}
+
+/* A store written before the reverse index existed: directory tables
+   and a one-file table of the earlier layout, no freebusy-other-uids/. */
+static void test_others_index_missing(void **state)
+{
+	struct fixture *f = *state;
+	char *index = g_build_filename(f->config->store_dir, USER,
+				       "freebusy-other-uids", NULL);
+	char *one_file = g_build_filename(f->config->store_dir, USER,
+					  "freebusy-other", C, NULL);
+	char *error = NULL;
+
+	other_replace(f, A, "e1", "20200101T100000Z", "20200101T110000Z");
+	other_replace(f, B, "e2", "20200101T100000Z", "20200101T110000Z");
+	test_rm_rf(index);
+	assert_true(g_file_set_contents(one_file,
+		"20200301T100000Z\t20200301T110000Z\te1\tOPAQUE\t\t\t\n",
+		-1, NULL));
+	/* a reader gets every party, and writes nothing */
+	store_user_close(&f->su);
+	assert_int_equal(store_user_open(f->store, USER, STORE_OPEN_READONLY,
+					 &f->su, &error), 1);
+	assert_others(f, "e1", A "," B "," C);
+	assert_false(g_file_test(index, G_FILE_TEST_EXISTS));
+	store_user_close(&f->su);
+	/* the first writer makes the index from the tables */
+	assert_int_equal(store_user_open(f->store, USER, 0, &f->su, &error), 1);
+	assert_others(f, "e1", A "," C);
+	assert_others(f, "e2", B);
+	assert_user_file(f, "freebusy-other-uids/version", "1\n");
+	/* and keeps it from then on: e1 leaves the one-file table */
+	other_replace(f, C, "e1", NULL, NULL);
+	assert_others(f, "e1", A);
+	g_free(index);
+	g_free(one_file);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -359,6 +528,9 @@ int main(void)
 		T(test_long_period),
 		T(test_read_uid_and_whole),
 		T(test_old_layout_converted),
+		T(test_others_index_follows_uid),
+		T(test_others_index_whole_write),
+		T(test_others_index_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
