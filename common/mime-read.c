@@ -716,8 +716,9 @@ static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
 	return false;
 }
 
-struct mime_message *mime_message_read(const void *data, size_t size,
-				       const struct imip_limits *limits)
+static struct mime_message *
+mime_message_read_as(const void *data, size_t size,
+		     const struct imip_limits *limits, bool header_anyway)
 {
 	struct mime_message *msg;
 	struct mime_walk walk;
@@ -743,6 +744,8 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 		return msg;
 	}
 	may_hold = mime_may_hold_calendar(data, size);
+	if (size > 0 && !may_hold && !header_anyway)
+		return msg;
 	gm = size == 0 ? NULL : mime_parse(data, may_hold ? size :
 					   mime_header_block_size(data, size));
 	if (gm == NULL) {
@@ -763,6 +766,19 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 	g_hash_table_destroy(walk.seen);
 	g_object_unref(gm);
 	return msg;
+}
+
+struct mime_message *mime_message_read(const void *data, size_t size,
+				       const struct imip_limits *limits)
+{
+	return mime_message_read_as(data, size, limits, true);
+}
+
+struct mime_message *mime_message_read_if_calendar(const void *data,
+						   size_t size,
+						   const struct imip_limits *limits)
+{
+	return mime_message_read_as(data, size, limits, false);
 }
 
 void mime_message_free(struct mime_message **msgp)

@@ -66,6 +66,15 @@ struct mime_message {
    failure (GMime unusable). */
 struct mime_message *mime_message_read(const void *data, size_t size,
 				       const struct imip_limits *limits);
+/* The same, except that a message naming no calendar type at all (no
+   Content-Type or Content-Disposition field with one of the names a
+   calendar part can have) is not parsed: no calendar parts, no problem,
+   and no headers or senders either.  For adapters that deliver such mail
+   untouched anyway (the Dovecot plugin, the Cyrus hook): the parse is
+   most of what ordinary mail would cost them. */
+struct mime_message *mime_message_read_if_calendar(const void *data,
+						   size_t size,
+						   const struct imip_limits *limits);
 void mime_message_free(struct mime_message **msg);
 
 /* Every sender address of the message (envelope sender first, then From,

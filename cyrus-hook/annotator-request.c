@@ -370,9 +370,9 @@ void annotator_request_serve(const struct annotator *a, int in_fd,
 			why = "cannot read the message";
 	}
 	if (data != NULL) {
-		msg = mime_message_read(g_bytes_get_data(data, NULL),
-					g_bytes_get_size(data),
-					&a->config->limits);
+		msg = mime_message_read_if_calendar(
+			g_bytes_get_data(data, NULL), g_bytes_get_size(data),
+			&a->config->limits);
 		g_bytes_unref(data);
 	}
 	if (msg != NULL && (msg->calendar_parts->len > 0 ||

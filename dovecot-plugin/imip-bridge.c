@@ -12,11 +12,21 @@
 #include "store.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 struct imip_bridge {
 	struct imip_config *config;
 	struct store *store;
+	int refcount;
+	/* the file as it was when loaded */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
 };
+
+/* config path -> the newest bridge of that file (holding one reference) */
+static GHashTable *imip_bridge_cache;
 
 struct imip_bridge_result {
 	struct imip_result *result;
@@ -35,18 +45,18 @@ struct imip_bridge_send {
 	void *context;
 };
 
-int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
-		     char **error_r)
+static int imip_bridge_load(const char *path, struct imip_bridge **bridge_r,
+			    char **error_r)
 {
 	struct imip_bridge *bridge = g_new0(struct imip_bridge, 1);
 	char *error = NULL;
 
 	*bridge_r = NULL;
-	if (imip_config_load(config_path != NULL ? config_path :
-			     IMIP_CONFIG_DEFAULT_PATH, &bridge->config, &error) < 0 ||
+	bridge->refcount = 1;
+	if (imip_config_load(path, &bridge->config, &error) < 0 ||
 	    store_open(bridge->config, &bridge->store, &error) < 0) {
 		*error_r = error;
-		imip_bridge_close(&bridge);
+		imip_bridge_unref(&bridge);
 		return -1;
 	}
 	mime_init();
@@ -54,17 +64,81 @@ int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
 	return 0;
 }
 
-void imip_bridge_close(struct imip_bridge **bridge_p)
+static bool imip_bridge_is_current(const struct imip_bridge *bridge,
+				   const struct stat *st)
+{
+	return bridge->dev == st->st_dev && bridge->ino == st->st_ino &&
+	       bridge->size == st->st_size &&
+	       bridge->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       bridge->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       bridge->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       bridge->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void imip_bridge_cache_value_free(void *bridge)
+{
+	struct imip_bridge *b = bridge;
+
+	imip_bridge_unref(&b);
+}
+
+int imip_bridge_get(const char *config_path, struct imip_bridge **bridge_r,
+		    char **error_r)
+{
+	const char *path = config_path != NULL ? config_path :
+		IMIP_CONFIG_DEFAULT_PATH;
+	struct imip_bridge *bridge;
+	struct stat st;
+
+	if (imip_bridge_cache == NULL)
+		imip_bridge_cache = g_hash_table_new_full(
+			g_str_hash, g_str_equal, g_free,
+			imip_bridge_cache_value_free);
+	/* stat first: a file replaced while it loads is seen as changed
+	   at the next delivery, never the other way round */
+	if (stat(path, &st) < 0) {
+		/* let the loader say what is wrong with it */
+		g_hash_table_remove(imip_bridge_cache, path);
+		return imip_bridge_load(path, bridge_r, error_r);
+	}
+	bridge = g_hash_table_lookup(imip_bridge_cache, path);
+	if (bridge == NULL || !imip_bridge_is_current(bridge, &st)) {
+		if (imip_bridge_load(path, &bridge, error_r) < 0) {
+			g_hash_table_remove(imip_bridge_cache, path);
+			return -1;
+		}
+		bridge->dev = st.st_dev;
+		bridge->ino = st.st_ino;
+		bridge->size = st.st_size;
+		bridge->mtime = st.st_mtim;
+		bridge->ctime = st.st_ctim;
+		g_hash_table_replace(imip_bridge_cache, g_strdup(path), bridge);
+	}
+	bridge->refcount++;
+	*bridge_r = bridge;
+	return 0;
+}
+
+void imip_bridge_unref(struct imip_bridge **bridge_p)
 {
 	struct imip_bridge *bridge = *bridge_p;
 
 	if (bridge == NULL)
 		return;
 	*bridge_p = NULL;
+	if (--bridge->refcount > 0)
+		return;
 	if (bridge->store != NULL)
 		store_close(&bridge->store);
 	imip_config_free(&bridge->config);
 	g_free(bridge);
+}
+
+void imip_bridge_cache_clear(void)
+{
+	if (imip_bridge_cache != NULL)
+		g_hash_table_destroy(imip_bridge_cache);
+	imip_bridge_cache = NULL;
 }
 
 const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge)
@@ -158,7 +232,8 @@ imip_bridge_process(struct imip_bridge *bridge, const void *data, size_t size,
 		o.addresses = options->addresses;
 		o.organizers = options->organizers;
 	}
-	msg = mime_message_read(data, size, &bridge->config->limits);
+	msg = mime_message_read_if_calendar(data, size,
+					    &bridge->config->limits);
 	if (msg == NULL) {
 		r->result = imip_process(&ctx, NULL, envelope_sender, user,
 					 imip_bridge_role(role));

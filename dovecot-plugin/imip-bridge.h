@@ -43,11 +43,17 @@ struct imip_bridge_options {
 	const char *const *organizers;	/* NULL-terminated, or NULL: any */
 };
 
-/* Load imip.conf (NULL: the default path) and open its store.  Returns 0,
-   or -1 with *error_r (free with imip_bridge_free_string()). */
-int imip_bridge_open(const char *config_path, struct imip_bridge **bridge_r,
-		     char **error_r);
-void imip_bridge_close(struct imip_bridge **bridge);
+/* The bridge for an imip.conf (NULL: the default path), shared by every
+   user of this process with that file: it is loaded once and again only
+   when the file changes (its inode, size or times), so a delivery does not
+   parse the configuration each time, and an edited file still takes
+   effect at the next delivery.  Returns 0, or -1 with an error (free it
+   with imip_bridge_free_string()).  Release it with imip_bridge_unref(). */
+int imip_bridge_get(const char *config_path, struct imip_bridge **bridge_r,
+		    char **error_r);
+void imip_bridge_unref(struct imip_bridge **bridge);
+/* Drop the cached bridges (plugin deinit). */
+void imip_bridge_cache_clear(void);
 
 /* calendar_sender of imip.conf: the From of every message the agent sends */
 const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge);

@@ -49,7 +49,7 @@ struct imip_bridge *imip_user_bridge(struct imip_user *iuser,
 		return iuser->bridge;
 	}
 	iuser->bridge_tried = TRUE;
-	if (imip_bridge_open(iuser->set.config_path, &iuser->bridge,
+	if (imip_bridge_get(iuser->set.config_path, &iuser->bridge,
 			     &error) < 0) {
 		iuser->bridge_error = p_strdup_printf(iuser->user->pool,
 			"cannot load imip_config %s: %s", iuser->set.config_path,
@@ -87,7 +87,7 @@ static void imip_user_deinit(struct mail_user *user)
 	struct imip_user *iuser = IMIP_USER_CONTEXT(user);
 
 	i_assert(iuser != NULL);
-	imip_bridge_close(&iuser->bridge);
+	imip_bridge_unref(&iuser->bridge);
 	if (iuser->delivery_pool != NULL)
 		pool_unref(&iuser->delivery_pool);
 	event_unref(&iuser->event);
@@ -135,4 +135,5 @@ void imip_plugin_deinit(void)
 {
 	imip_deliver_hooks_deinit();
 	mail_storage_hooks_remove(&imip_mail_storage_hooks);
+	imip_bridge_cache_clear();
 }

@@ -397,8 +397,9 @@ static void test_depth_limit(void **state)
 }
 
 /* Mail that names no calendar type anywhere (mime_calendar_markers) is not
-   parsed beyond its header: a nesting that would break limit_mime_depth
-   goes unnoticed, the senders are still read; the same nesting with a
+   parsed beyond its header (mime_message_read_if_calendar(): not at all):
+   a nesting that would break limit_mime_depth goes unnoticed, the senders
+   are still read; the same nesting with a
    calendar part, or with one only named as an octet-stream attachment,
    or with "application/ics" in odd case, is parsed. */
 static char *nested_plain(unsigned int levels, const char *leaf)
@@ -433,12 +434,23 @@ static void test_no_marker_not_parsed(void **state)
 	assert_int_equal(msg->calendar_parts->len, 0);
 	assert_string_equal(msg->from, "a@example.com");
 	mime_message_free(&msg);
+	/* the adapters' reader does not even look at the header */
+	msg = mime_message_read_if_calendar(text, strlen(text), &test_limits);
+	assert_null(msg->problem);
+	assert_int_equal(msg->calendar_parts->len, 0);
+	assert_null(msg->from);
+	mime_message_free(&msg);
 	g_free(text);
 	for (unsigned int i = 0; i < G_N_ELEMENTS(parsed); i++) {
 		text = nested_plain(101, parsed[i]);
 		msg = read_text(text);
 		assert_non_null(msg->problem);
 		assert_true(msg->problem_is_limit);
+		mime_message_free(&msg);
+		msg = mime_message_read_if_calendar(text, strlen(text),
+						    &test_limits);
+		assert_non_null(msg->problem);
+		assert_string_equal(msg->from, "a@example.com");
 		mime_message_free(&msg);
 		g_free(text);
 	}
