@@ -704,7 +704,7 @@ static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
 		const unsigned char *eol = nl != NULL ? nl : end;
 
-		if ((size_t)(eol - p) >= 8 &&
+		if ((*p == 'C' || *p == 'c') && (size_t)(eol - p) >= 8 &&
 		    g_ascii_strncasecmp((const char *)p, "content-", 8) == 0)
 			in_field = true;
 		else if (p == eol || (*p != ' ' && *p != '\t'))
