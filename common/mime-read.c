@@ -693,6 +693,19 @@ static size_t mime_header_block_size(const unsigned char *data, size_t size)
 	return size;
 }
 
+bool mime_line_names_calendar(const unsigned char *line, size_t len,
+			      bool *in_field)
+{
+	const unsigned char *end = line + len;
+
+	if ((*line == 'C' || *line == 'c') && len >= 8 &&
+	    g_ascii_strncasecmp((const char *)line, "content-", 8) == 0)
+		*in_field = true;
+	else if (len == 0 || (*line != ' ' && *line != '\t'))
+		*in_field = false;
+	return *in_field && mime_line_has_marker(line, end);
+}
+
 /* Whether a "Content-" line (with its continuation lines) of the raw
    message names one of mime_calendar_markers. */
 static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
@@ -704,12 +717,7 @@ static bool mime_may_hold_calendar(const unsigned char *data, size_t size)
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
 		const unsigned char *eol = nl != NULL ? nl : end;
 
-		if ((*p == 'C' || *p == 'c') && (size_t)(eol - p) >= 8 &&
-		    g_ascii_strncasecmp((const char *)p, "content-", 8) == 0)
-			in_field = true;
-		else if (p == eol || (*p != ' ' && *p != '\t'))
-			in_field = false;
-		if (in_field && mime_line_has_marker(p, eol))
+		if (mime_line_names_calendar(p, (size_t)(eol - p), &in_field))
 			return true;
 		p = eol + 1;
 	}

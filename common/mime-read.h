@@ -75,6 +75,13 @@ struct mime_message *mime_message_read(const void *data, size_t size,
 struct mime_message *mime_message_read_if_calendar(const void *data,
 						   size_t size,
 						   const struct imip_limits *limits);
+/* The test mime_message_read_if_calendar() makes, one line (without its
+   line end) at a time, for an adapter that reads the message as a stream:
+   true when the line is part of a Content-* field (*in_field, false at the
+   first line) naming a calendar type.  A message none of whose lines
+   does is not calendar data. */
+bool mime_line_names_calendar(const unsigned char *line, size_t len,
+			      bool *in_field);
 void mime_message_free(struct mime_message **msg);
 
 /* Every sender address of the message (envelope sender first, then From,

@@ -141,6 +141,12 @@ void imip_bridge_cache_clear(void)
 	imip_bridge_cache = NULL;
 }
 
+bool imip_bridge_line_names_calendar(const unsigned char *line, size_t len,
+				     bool *in_field)
+{
+	return mime_line_names_calendar(line, len, in_field);
+}
+
 const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge)
 {
 	return bridge->config->calendar_sender;

@@ -55,6 +55,13 @@ void imip_bridge_unref(struct imip_bridge **bridge);
 /* Drop the cached bridges (plugin deinit). */
 void imip_bridge_cache_clear(void);
 
+/* mime_line_names_calendar(): one line of the message (without its line
+   end), *in_field false before the first.  True when the line names a
+   calendar type; a message none of whose lines does has no calendar
+   data, and the plugin then neither copies nor parses it. */
+bool imip_bridge_line_names_calendar(const unsigned char *line, size_t len,
+				     bool *in_field);
+
 /* calendar_sender of imip.conf: the From of every message the agent sends */
 const char *imip_bridge_calendar_sender(const struct imip_bridge *bridge);
 /* limit_message_size: a message larger than this is not looked at, so the

@@ -129,6 +129,44 @@ static int imip_read_mail(struct mail *mail, size_t limit, buffer_t **data_r,
 	return 0;
 }
 
+/* Whether the message may hold calendar data: the test of
+   mime_message_read_if_calendar(), run line by line over Dovecot's own
+   stream, so that ordinary mail -- nearly all of it -- is neither copied
+   nor parsed (bench/dovecot.sh measures what that saves).  Errors, and a
+   line longer than the stream's buffer, answer "maybe": the full read
+   then reports them or looks properly.  Leaves the stream at offset 0. */
+static bool imip_mail_may_hold_calendar(struct mail *mail)
+{
+	struct istream *input;
+	const unsigned char *p, *nl;
+	size_t size, used;
+	ssize_t ret;
+	bool in_field = FALSE, found = FALSE;
+
+	if (mail_get_stream_because(mail, NULL, NULL, "imip", &input) < 0)
+		return TRUE;
+	while (!found && (ret = i_stream_read_more(input, &p, &size)) > 0) {
+		used = 0;
+		while (!found &&
+		       (nl = memchr(p + used, '\n', size - used)) != NULL) {
+			found = imip_bridge_line_names_calendar(
+				p + used, (size_t)(nl - (p + used)), &in_field);
+			used = (size_t)(nl - p) + 1;
+		}
+		i_stream_skip(input, used);
+	}
+	if (!found && (ret == -2 || input->stream_errno != 0))
+		found = TRUE;
+	else if (!found) {
+		/* the last line, without a line end */
+		p = i_stream_get_data(input, &size);
+		found = size > 0 &&
+			imip_bridge_line_names_calendar(p, size, &in_field);
+	}
+	i_stream_seek(input, 0);
+	return found;
+}
+
 /* The local TCP port of the LMTP connection that brought the message
    (trusted_submission_ports).  LMTP gives each recipient's mail_user the
    session's connection data; a UNIX socket leaves the port 0, and so does
@@ -154,6 +192,12 @@ imip_process_mail(struct imip_user *iuser, struct mail *mail,
 
 	*data_r = NULL;
 	*truncated_r = FALSE;
+	if (!imip_mail_may_hold_calendar(mail)) {
+		e_debug(event, "recipient=%s outcome=no_action "
+			"reason=no calendar data", address);
+		imip_user_set_outcome(iuser, "no_action", "no calendar data");
+		return NULL;
+	}
 	old_umask = umask(IMIP_UMASK);
 	bridge = imip_user_bridge(iuser, &error);
 	(void)umask(old_umask);

@@ -370,6 +370,19 @@ lda "$VINCENT" "$T/plain.eml" "$PAUL"
 expect_no_imip h "$VINCENT" "Lunch"
 [ "$(grep -c "imip: recipient=" "$DOVECOT_LOG")" = "$before" ] ||
 	fail "h: an info line for mail without calendar data"
+# the plugin reads such mail line by line from Dovecot's stream and
+# rewinds it (imip_mail_may_hold_calendar()): what is stored is the
+# message exactly (LMTP ends the data with a line end: so does the file)
+printf 'From: paul.boddie@example.com\nTo: vincent.vole@example.com\nSubject: Report\nMessage-ID: <report-1@example.com>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=xx\n\n--xx\nContent-Type: text/plain\n\nSee the figures.\n--xx\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--xx--\ntrailer\n' \
+	> "$T/report.eml"
+lmtp "$DOVECOT_SOCKET" "$T/report.eml" "$VINCENT"
+expect_no_imip h "$VINCENT" "Report"
+report_file=$(grep -l "^Message-ID: <report-1@example.com>" \
+	"$(dovecot_maildir "$VINCENT")"/new/* "$(dovecot_maildir "$VINCENT")"/cur/* | head -n 1)
+# what Dovecot put above (Return-Path, Delivered-To, Received) aside, and
+# the line end LMTP's end of data adds to an LF-only file
+[ "$(sed -n '/^From: paul.boddie@example.com$/,$p' "$report_file")" = "$(cat "$T/report.eml")" ] ||
+	fail "h: the stored message differs from the one delivered"
 
 # --- (i) imip_address from the userdb ---------------------------------------------------------
 lmtp "$DOVECOT_SOCKET" "$SRC/samples/05-recurring.eml" "eddie.eel@example.com"
