@@ -187,30 +187,6 @@ static int fb_file_put(struct store_user *su, const char *dir,
 	return ret;
 }
 
-/* The raw names in dir that are not dot files. */
-static int fb_list_dir(struct store_user *su, const char *dir, GPtrArray *names)
-{
-	GError *error = NULL;
-	GDir *d = g_dir_open(dir, 0, &error);
-	const char *name;
-
-	if (d == NULL) {
-		int ret = 0;
-
-		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT) &&
-		    !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR))
-			ret = store_user_set_error(su, "%s", error->message);
-		g_error_free(error);
-		return ret;
-	}
-	while ((name = g_dir_read_name(d)) != NULL) {
-		if (name[0] != '.')
-			g_ptr_array_add(names, g_strdup(name));
-	}
-	g_dir_close(d);
-	return 0;
-}
-
 /* Read one bucket file's periods into `out` (appended, unsorted). */
 static int fb_bucket_read(struct store_user *su, const char *dir,
 			  const char *name, struct fb_list *out)
@@ -352,6 +328,36 @@ static char *fb_index_shard(const char *uid)
 
 	g_free(sum);
 	return name;
+}
+
+static char *fb_field_shard(const char *field)
+{
+	bool ok;
+	char *uid = store_name_field_decode(field, true, &ok);
+	char *shard = fb_index_shard(uid);
+
+	g_free(uid);
+	return shard;
+}
+
+/* Append each of `lines` (sorted; the first field an escaped UID) to the
+   text of its index shard in `shards` (name -> GString). */
+static void fb_shards_add_lines(GHashTable *shards, const GPtrArray *lines)
+{
+	for (guint i = 0; i < lines->len; i++) {
+		const char *line = lines->pdata[i];
+		char *field = g_strndup(line, strcspn(line, "\t"));
+		char *name = fb_field_shard(field);
+		GString *text = g_hash_table_lookup(shards, name);
+
+		if (text == NULL) {
+			text = g_string_new(NULL);
+			g_hash_table_insert(shards, g_strdup(name), text);
+		}
+		g_string_append_printf(text, "%s\n", line);
+		g_free(name);
+		g_free(field);
+	}
 }
 
 static bool fb_line_is(const char *line, const char *field)
@@ -526,7 +532,7 @@ static int fb_window_buckets(struct store_user *su, const char *path,
 		return 0;
 	}
 	names = g_ptr_array_new_with_free_func(g_free);
-	ret = fb_list_dir(su, path, names);
+	ret = store_file_list_dir(su, path, names);
 	for (guint i = 0; i < names->len; i++) {
 		long m = fb_month_parse(names->pdata[i]);
 
@@ -720,7 +726,7 @@ static int fb_files_sync(struct store_user *su, const char *dir,
 	GHashTableIter iter;
 	gpointer key, value;
 	GString *empty = g_string_new(NULL);
-	int ret = fb_list_dir(su, dir, found);
+	int ret = store_file_list_dir(su, dir, found);
 
 	for (guint i = 0; ret == 0 && i < found->len; i++) {
 		const char *name = found->pdata[i];
@@ -825,22 +831,7 @@ int store_file_fb_table_write(struct store_user *su, const char *path,
 	}
 	g_hash_table_remove_all(uids);	/* values freed above */
 	g_ptr_array_sort(lines, fb_strcmp);
-	for (guint i = 0; i < lines->len; i++) {
-		const char *line = lines->pdata[i];
-		char *field = g_strndup(line, strcspn(line, "\t"));
-		char *uid = store_name_field_decode(field, true, &(bool){ true });
-		char *shard = fb_index_shard(uid);
-		GString *text = g_hash_table_lookup(shards, shard);
-
-		if (text == NULL) {
-			text = g_string_new(NULL);
-			g_hash_table_insert(shards, g_strdup(shard), text);
-		}
-		g_string_append_printf(text, "%s\n", line);
-		g_free(shard);
-		g_free(uid);
-		g_free(field);
-	}
+	fb_shards_add_lines(shards, lines);
 	/* the index first: it must name every bucket holding a UID */
 	if (ret == 0)
 		ret = fb_files_sync(su, uids_dir, shards, false);
@@ -973,16 +964,6 @@ static void fb_shard_mark(struct fb_shard *s, const char *field,
 }
 
 /* The shard of an escaped UID field. */
-static char *fb_field_shard(const char *field)
-{
-	bool ok;
-	char *uid = store_name_field_decode(field, true, &ok);
-	char *shard = fb_index_shard(uid);
-
-	g_free(uid);
-	return shard;
-}
-
 static void fb_ptr_array_destroy(gpointer a)
 {
 	g_ptr_array_free(a, TRUE);
@@ -1057,7 +1038,7 @@ static int fb_table_fields(struct store_user *su, const char *path,
 		fb_list_fields(list, fields);
 		fb_list_free(&list);
 	} else {
-		ret = fb_list_dir(su, dir, names);
+		ret = store_file_list_dir(su, dir, names);
 	}
 	for (guint i = 0; ret == 0 && i < names->len; i++) {
 		struct fb_shard s;
@@ -1170,20 +1151,7 @@ int store_file_fb_others_build(struct store_user *su, const char *dir,
 		g_strfreev(fields);
 	}
 	g_ptr_array_sort(sorted, fb_strcmp);
-	for (guint i = 0; i < sorted->len; i++) {
-		const char *line = sorted->pdata[i];
-		char *field = g_strndup(line, strcspn(line, "\t"));
-		char *name = fb_field_shard(field);
-		GString *text = g_hash_table_lookup(shards, name);
-
-		if (text == NULL) {
-			text = g_string_new(NULL);
-			g_hash_table_insert(shards, g_strdup(name), text);
-		}
-		g_string_append_printf(text, "%s\n", line);
-		g_free(name);
-		g_free(field);
-	}
+	fb_shards_add_lines(shards, sorted);
 	/* the version last: until it is there the index is not used */
 	if (ret == 0)
 		ret = fb_files_sync(su, dir, shards, false);

@@ -201,8 +201,8 @@ static int store_file_rmdir_if_empty(struct store_user *su, const char *dir)
 
 /* The entries of `dir` (raw names, not starting with '.', which are the
    lock and temporary files).  A missing directory lists as empty. */
-static int store_file_list_dir(struct store_user *su, const char *dir,
-			       GPtrArray *names)
+int store_file_list_dir(struct store_user *su, const char *dir,
+			GPtrArray *names)
 {
 	GError *error = NULL;
 	GDir *d = g_dir_open(dir, 0, &error);

@@ -6,6 +6,8 @@
 
 #include "atomic-file.h"
 
+#include <glib.h>
+
 struct store_user;
 
 /* What a file holds decides whether its write waits for the disk. */
@@ -17,5 +19,10 @@ enum store_file_data {
 /* How to write a file of that kind in this store (docs/store.md 6). */
 enum atomic_file_sync store_file_sync_for(struct store_user *su,
 					  enum store_file_data kind);
+
+/* The names in `dir` that do not start with '.' (char *, appended); a
+   missing directory has none.  0, or -1 with the session's error. */
+int store_file_list_dir(struct store_user *su, const char *dir,
+			GPtrArray *names);
 
 #endif
