@@ -466,7 +466,9 @@ idle 6
 expect_mail 6 "$DORA" "Invitation: While down" 1
 expect_mail 6 "$VINCENT" "while down" 1
 [ "$(runs person "$DORA")" -ge 3 ] || fail "6: dora's mail was not retried through the shim"
-[ "$(grep -c "recipient=$DORA .*uid=down-1@external.test outcome=added" "$T/shim.log")" = 1 ] ||
+# processed once; the retries report that first outcome, "already processed"
+[ "$(grep "recipient=$DORA .*uid=down-1@external.test outcome=added" "$T/shim.log" |
+	grep -vc 'reason="already processed: ')" = 1 ] ||
 	fail "6: down-1 was not added exactly once for dora"
 expect_shim_log 6 "role=person recipient=$DORA .*outcome=added reason=\"already processed: "
 [ "$(events "$DORA" | grep -c '^down-1@external.test	')" = 1 ] || fail "6: not once in dora's store"
