@@ -37,8 +37,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The identity checks with a SENT-BY: counted when the previous object
+   (the "stored copy") names it, as handler.c's trust does. */
+static bool fuzz_sent_by_counts(icalproperty_kind kind, const char *party,
+				const char *sent_by, void *data)
+{
+	(void)kind;
+	return itip_object_names_sent_by(data, party, sent_by);
+}
+
 static void object(const struct ical_object *obj, const struct ical_object *prev)
 {
+	struct itip_sent_by trust = { fuzz_sent_by_counts, (void *)prev };
 	GPtrArray *senders = g_ptr_array_new();
 	GPtrArray *props = g_ptr_array_new();
 	struct fb_list *list = fb_list_new(), *parsed = fb_list_new();
@@ -50,13 +60,15 @@ static void object(const struct ical_object *obj, const struct ical_object *prev
 
 	g_ptr_array_add(senders, "paul.boddie@example.com");
 	org = itip_object_organiser(obj, &other);
-	(void)itip_sender_organises(obj, senders);
+	(void)itip_sender_organises(obj, &trust, senders);
 	(void)itip_object_is_organised_by(obj, "paul.boddie@example.com");
 	(void)itip_object_has_attendee(obj, "vincent.vole@example.com");
 	(void)ical_calendar_method(obj->vcal);
 	if (first != NULL) {
-		(void)itip_sender_is_organiser(first, senders);
-		itip_sender_attendees(first, senders, props);
+		(void)itip_sender_is_organiser(first, &trust, senders);
+		itip_sender_attendees(first, &trust, senders, props);
+		(void)itip_attendee_delegated_to(first, "vincent.vole@example.com",
+						  "harvey.horse@example.com");
 		(void)itip_partstat_of(first, "vincent.vole@example.com");
 		(void)ical_sequence_of(first);
 		(void)ical_dtstamp_of(first);
