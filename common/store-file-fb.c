@@ -340,6 +340,19 @@ static char *fb_field_shard(const char *field)
 	return shard;
 }
 
+/* The text kept under `key` in `texts` (name -> GString), a new empty
+   one the first time. */
+static GString *fb_text_of(GHashTable *texts, const char *key)
+{
+	GString *text = g_hash_table_lookup(texts, key);
+
+	if (text == NULL) {
+		text = g_string_new(NULL);
+		g_hash_table_insert(texts, g_strdup(key), text);
+	}
+	return text;
+}
+
 /* Append each of `lines` (sorted; the first field an escaped UID) to the
    text of its index shard in `shards` (name -> GString). */
 static void fb_shards_add_lines(GHashTable *shards, const GPtrArray *lines)
@@ -348,13 +361,8 @@ static void fb_shards_add_lines(GHashTable *shards, const GPtrArray *lines)
 		const char *line = lines->pdata[i];
 		char *field = g_strndup(line, strcspn(line, "\t"));
 		char *name = fb_field_shard(field);
-		GString *text = g_hash_table_lookup(shards, name);
 
-		if (text == NULL) {
-			text = g_string_new(NULL);
-			g_hash_table_insert(shards, g_strdup(name), text);
-		}
-		g_string_append_printf(text, "%s\n", line);
+		g_string_append_printf(fb_text_of(shards, name), "%s\n", line);
 		g_free(name);
 		g_free(field);
 	}
@@ -779,7 +787,7 @@ int store_file_fb_table_write(struct store_user *su, const char *path,
 	for (guint i = 0; ret == 0 && i < list->periods->len; i++) {
 		const struct fb_period *p = list->periods->pdata[i];
 		char *field = fb_uid_field(p->uid);
-		GString *line = g_hash_table_lookup(uids, field);
+		GString *line = fb_text_of(uids, field);
 
 		g_ptr_array_set_size(names, 0);
 		fb_period_buckets(p, names);
@@ -793,10 +801,6 @@ int store_file_fb_table_write(struct store_user *su, const char *path,
 						    g_strdup(names->pdata[b]), bl);
 			}
 			g_ptr_array_add(bl->periods, (gpointer)p);
-		}
-		if (line == NULL) {
-			line = g_string_new(NULL);
-			g_hash_table_insert(uids, g_strdup(field), line);
 		}
 		for (guint b = 0; b < names->len; b++)
 			g_string_append_printf(line, "\t%s",
@@ -1121,15 +1125,9 @@ int store_file_fb_others_build(struct store_user *su, const char *dir,
 
 		ret = fb_table_fields(su, paths->pdata[i], fields);
 		g_hash_table_iter_init(&iter, fields);
-		while (g_hash_table_iter_next(&iter, &key, NULL)) {
-			GString *line = g_hash_table_lookup(lines, key);
-
-			if (line == NULL) {
-				line = g_string_new(NULL);
-				g_hash_table_insert(lines, g_strdup(key), line);
-			}
-			g_string_append_printf(line, "\t%s", other_field);
-		}
+		while (g_hash_table_iter_next(&iter, &key, NULL))
+			g_string_append_printf(fb_text_of(lines, key), "\t%s",
+					       other_field);
 		g_free(other_field);
 		g_hash_table_destroy(fields);
 	}

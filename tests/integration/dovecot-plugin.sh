@@ -211,17 +211,6 @@ expect_no_imip() {
 	esac
 }
 
-# newest_file USER: the newest file of the user's Maildir
-# (names are <secs>.M<usecs>P<pid>...: sorted as numbers, as dovecot_files)
-newest_file() {
-	for _f in "$(dovecot_maildir "$1")"/new/* "$(dovecot_maildir "$1")"/cur/*; do
-		[ -f "$_f" ] || continue
-		_n=$(basename "$_f")
-		_r=${_n#*.M}
-		echo "${_n%%.*} ${_r%%P*} $_f"
-	done | sort -n -k1,1 -k2,2 | tail -n 1 | cut -d' ' -f3-
-}
-
 # info_lines USER METHOD OUTCOME: the plugin's outcome lines so far
 info_lines() {
 	grep -c "imip: recipient=$1 method=$2 uid=[^ ]* outcome=$3 " "$DOVECOT_LOG"
@@ -245,11 +234,11 @@ expect_flags a "$VINCENT" "Invitation: Project kick-off" '$iMIP' '$iMIP-added'
 expect_flags a "$HARVEY" "Invitation: Project kick-off" '$iMIP' '$iMIP-error'
 has_flag "$(flags_of "$HARVEY" "Invitation: Project kick-off")" '$iMIP-added' &&
 	fail "a: vincent's keyword reached harvey"
-f=$(newest_file "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 sed '/^$/q' "$f" | grep -q "^X-iMIP-Outcome: added" ||
 	fail "a: vincent's copy is not the summary wrapper: $(sed '/^$/q' "$f")"
 grep -qi "^Content-Type: message/rfc822" "$f" || fail "a: no original inside the wrapper"
-f=$(newest_file "$HARVEY")
+f=$(dovecot_newest_file "$HARVEY")
 sed '/^$/q' "$f" | grep -q "^X-iMIP-Outcome:" && fail "a: harvey got vincent's wrapper"
 grep -q "^Message-ID: <kickoff-0@example.com>" "$f" || fail "a: harvey: original not delivered"
 events "$IMIP_CONF" "$VINCENT" | grep -q "^$UID1	-	active	0	" ||
@@ -354,7 +343,7 @@ printf 'From: Paul Boddie <paul.boddie@example.com>\nTo: vincent.vole@example.co
 	> "$T/broken.eml"
 lmtp "$DOVECOT_SOCKET" "$T/broken.eml" "$VINCENT"
 expect_flags f "$VINCENT" "Broken calendar" '$iMIP' '$iMIP-error'
-grep -qx "garbage" "$(newest_file "$VINCENT")" || fail "f: body not delivered"
+grep -qx "garbage" "$(dovecot_newest_file "$VINCENT")" || fail "f: body not delivered"
 
 # --- (g) imip_config that cannot be loaded ----------------------------------------------------
 lmtp "$DOVECOT_SOCKET" "$SRC/samples/01-invitation.eml" "$DORA"

@@ -159,15 +159,6 @@ expect_newest() {
 	esac
 }
 
-# newest_file USER: the newest file of the user's Maildir
-newest_file() {
-	for _f in "$(dovecot_maildir "$1")"/new/* "$(dovecot_maildir "$1")"/cur/*; do
-		[ -f "$_f" ] || continue
-		_n=$(basename "$_f")
-		_r=${_n#*.M}
-		echo "${_n%%.*} ${_r%%P*} $_f"
-	done | sort -n -k1,1 -k2,2 | tail -n 1 | cut -d' ' -f3-
-}
 
 # info_lines USER OUTCOME: the plugin's REQUEST outcome lines so far
 info_lines() {
@@ -181,7 +172,7 @@ stored() {
 
 # delivered_unchanged STEP USER: the newest file is Paul's message itself
 delivered_unchanged() {
-	_f=$(newest_file "$2")
+	_f=$(dovecot_newest_file "$2")
 	sed '/^$/q' "$_f" | grep -q "^X-iMIP-Outcome:" &&
 		fail "$1: $2 got a summary for a refused message"
 	grep -q "^Message-ID: <kickoff-0@example.com>" "$_f" ||
@@ -194,7 +185,7 @@ grep -q "^Authentication-Results:" "$SRC/samples/01-invitation.eml" &&
 lmtp "127.0.0.1:$SUBMISSION_PORT" "$SRC/samples/01-invitation.eml" "$VINCENT"
 [ "$(count "$VINCENT")" = 1 ] || fail "a: vincent: $(fetch "$VINCENT")"
 expect_newest a "$VINCENT" '$iMIP-added'
-f=$(newest_file "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 sed '/^$/q' "$f" | grep -q "^X-iMIP-Outcome: added" ||
 	fail "a: vincent's copy is not the summary wrapper: $(sed '/^$/q' "$f")"
 stored "$VINCENT" | grep -q "^$UID1	-	active	0	" ||

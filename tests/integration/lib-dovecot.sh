@@ -250,15 +250,21 @@ dovecot_count() {
 		-type f 2>/dev/null | wc -l
 }
 
-# The Maildir files of a recipient, oldest delivery first.  Names are
+# The Maildir files of a recipient (new/ and cur/: a message with keywords,
+# or one a client has seen, is in cur/), oldest delivery first.  Names are
 # <secs>.M<usecs>P<pid>.<host> with usecs not zero-padded: sort as numbers.
 dovecot_files() {
-	for f in "$(dovecot_maildir "$1")"/new/*; do
+	for f in "$(dovecot_maildir "$1")"/new/* "$(dovecot_maildir "$1")"/cur/*; do
 		[ -f "$f" ] || continue
 		n=$(basename "$f")
 		rest=${n#*.M}
 		echo "${n%%.*} ${rest%%P*} $f"
 	done | sort -n -k1,1 -k2,2 | cut -d' ' -f3-
+}
+
+# The file of a recipient's newest delivery.
+dovecot_newest_file() {
+	dovecot_files "$1" | tail -n 1
 }
 
 # Print the tail of Dovecot's log (for a FAIL message).

@@ -78,10 +78,6 @@ expect_count() {
 	[ "$_n" = "$3" ] || fail "$1: $_n messages for $2, expected $3"
 }
 
-newest() {
-	dovecot_files "$1" | tail -n 1
-}
-
 # The top-level header of a stored message (up to the first empty line).
 header() {
 	sed '/^$/q' "$1"
@@ -92,7 +88,7 @@ shim a "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$INVITATION"
 [ $rc = 0 ] || fail "a: exit $rc: $(cat "$T/a.err")"
 expect_log a "$VINCENT" added
 expect_count a "$VINCENT" 1
-f=$(newest "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 header "$f" | grep -qi "^Content-Type: multipart/mixed" || \
 	fail "a: not multipart/mixed: $(header "$f")"
 header "$f" | grep -q "^X-iMIP-Outcome: added" || fail "a: no X-iMIP-Outcome: added"
@@ -110,7 +106,7 @@ shim b "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$INVITATION"
 [ $rc = 0 ] || fail "b: exit $rc: $(cat "$T/b.err")"
 expect_log b "$VINCENT" added "already processed: invitation recorded"
 expect_count b "$VINCENT" 2
-f=$(newest "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 grep -q "^Message-ID: <kickoff-0@example.com>" "$f" || fail "b: original not delivered"
 "$ADMIN" -c "$IMIP_CONF" events "$VINCENT" > "$T/events.b" 2>/dev/null
 cmp -s "$T/events.a" "$T/events.b" || fail "b: the store changed on a duplicate"
@@ -123,7 +119,7 @@ shim c "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$T/broken.eml"
 [ $rc = 0 ] || fail "c: exit $rc, expected 0: $(cat "$T/c.err")"
 expect_log c "$VINCENT" error
 expect_count c "$VINCENT" 3
-f=$(newest "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 grep -q "^Message-ID: <broken-$$@example.com>" "$f" || fail "c: broken message not delivered"
 grep -qx "garbage" "$f" || fail "c: calendar body not delivered"
 
@@ -136,7 +132,7 @@ expect_log d "$HARVEY" added
 expect_count d "$VINCENT" 4
 expect_count d "$HARVEY" 1
 for who in "$VINCENT" "$HARVEY"; do
-	f=$(newest "$who")
+	f=$(dovecot_newest_file "$who")
 	header "$f" | grep -q "^Delivered-To: $who" || fail "d: Delivered-To $who missing"
 	grep -q "^Message-ID: <kickoff-1@example.com>" "$f" || fail "d: update not delivered to $who"
 done
@@ -155,7 +151,7 @@ shim e2 "lmtp:$DOVECOT_SOCKET" --recipient "$VINCENT" < "$SRC/samples/05-recurri
 [ $rc = 0 ] || fail "e: retry exit $rc: $(cat "$T/e2.err")"
 expect_log e2 "$VINCENT" added "already processed: invitation recorded"
 expect_count e "$VINCENT" 5
-f=$(newest "$VINCENT")
+f=$(dovecot_newest_file "$VINCENT")
 grep -q "^Message-ID: <team-meeting@example.com>" "$f" || fail "e: retry not delivered"
 grep -q "^X-iMIP-Outcome: added" "$f" || fail "e: the retry's copy does not carry the first outcome"
 "$ADMIN" -c "$IMIP_CONF" events "$VINCENT" 2>/dev/null | \

@@ -401,7 +401,7 @@ expect_mail 4 "$DORA" "Invitation: Hand-back" 1
 expect_mail 4 "$EDDIE" "Invitation: Hand-back" 1
 [ "$(inbox_count "$DORA")" = 1 ] || fail "4: dora has $(inbox_count "$DORA") messages"
 [ "$(inbox_count "$EDDIE")" = 1 ] || fail "4: eddie has $(inbox_count "$EDDIE") messages"
-grep -q '^X-iMIP-Outcome: added' "$(dovecot_files "$EDDIE" | tail -n 1)" ||
+grep -q '^X-iMIP-Outcome: added' "$(dovecot_newest_file "$EDDIE")" ||
 	fail "4: eddie's copy is not the shim's summary"
 [ "$(grep -c 'imip-reinject/smtpd.*client=' "$PF_LOG")" = $((reinject_before + 1)) ] ||
 	fail "4: expected exactly one re-injected message"
