@@ -8,12 +8,18 @@ each recipient, the messages the agent would send (the dry-run mbox on
 stdout), the messages delivered to the mailbox (an mbox file per step), and
 the store as `imip-admin` shows it.
 
-Usage: run.py --build BUILDDIR [--wrapper "valgrind ..."] [--jobs N] [--keep]
-              [NAME...]
+Usage: run.py --build BUILDDIR [--backend file|postgresql]
+              [--wrapper "valgrind ..."] [--jobs N] [--keep] [NAME...]
 
 Prints `ok NAME` or `not ok NAME: what differed` per scenario (details on
-following lines starting with '#'), then `N passed, N failed`.  Exit status
-1 if any scenario failed.  Python 3.11 standard library only.
+following lines starting with '#'), then `N passed, N failed` (and `, N
+skipped` when a scenario does not apply to the backend).  Exit status 1 if
+any scenario failed.  Python 3.11 standard library only.
+
+With --backend postgresql every scenario gets a database of its own, copied
+from an upgraded template on a private server that tests/with-postgresql.sh
+starts (the driver runs itself through that script unless its variables
+IMIP_TEST_PG_* are already set).
 """
 
 import argparse
@@ -37,6 +43,33 @@ CALENDAR_ADDRESS = "calendar@example.com"
 # What the programs under test may create in the scenario's temp dir.
 ALLOWED_TOP = {"store", "preferences", "static", "journal", "mail",
                "imip.conf", "driver"}
+BACKENDS = ("file", "postgresql")
+# With PostgreSQL the store and the preferences are in the database: these
+# directories are still configured (so that a backend falling back to files
+# would write here, not in /var/lib) and must stay empty.
+PG_EMPTY_DIRS = ("store", "preferences")
+PG_ENV = ("IMIP_TEST_PG_PSQL", "IMIP_TEST_PG_HOST", "IMIP_TEST_PG_PORT",
+          "IMIP_TEST_PG_SUPERUSER", "IMIP_TEST_PG_ROLE",
+          "IMIP_TEST_PG_TEMPLATE")
+# A published free/busy file (docs/store.md section 5); on PostgreSQL also
+# a row of published_freebusy.
+STATIC_FREEBUSY_RE = re.compile(r"^static/[^/]+/freebusy$")
+# A user's derived data in the file store, as a `remove` step names it,
+# and the rows holding the same data in PostgreSQL (docs/postgresql.md
+# section 2).  Group 1: the user's directory, 2: the file, 3: the other
+# party of a freebusy-other table.
+PG_REMOVE_RE = re.compile(
+    r"^store/([^/]+)/(freebusy|freebusy-offers|requests|"
+    r"freebusy-other(?:/([^/]+))?)/?$")
+PG_REMOVE_SQL = {
+    "freebusy": "DELETE FROM busy_periods WHERE fb_table = 'own'",
+    "freebusy-offers": "DELETE FROM busy_periods WHERE fb_table = 'offers'",
+    "freebusy-other": "DELETE FROM busy_periods WHERE fb_table = 'other'",
+    "requests": "DELETE FROM requests WHERE true",
+}
+# A file name that is the address itself (store_name_encode() keeps these
+# bytes), so it can go into SQL text: no quote can occur in it.
+PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9@_+=,-][A-Za-z0-9@_+=,.-]*$")
 
 LOG_RE = re.compile(
     r'^imip-shim: role=(?P<role>\S+) recipient=(?P<recipient>\S+) '
@@ -46,6 +79,10 @@ LOG_RE = re.compile(
 
 class Failure(Exception):
     """A scenario expectation did not hold; the text says what differed."""
+
+
+class Skip(Exception):
+    """The scenario does not apply to the backend (its `backends`)."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -223,7 +260,7 @@ def shim_option_args(options):
 # ---------------------------------------------------------------- scenario
 
 class Scenario:
-    def __init__(self, name, args):
+    def __init__(self, name, number, args):
         self.name = name
         self.args = args
         self.dir = os.path.join(HERE, name)
@@ -233,11 +270,34 @@ class Scenario:
         self.shim = os.path.join(args.build, "mta-shim", "imip-shim")
         self.admin = os.path.join(args.build, "tools", "imip-admin")
         self.tmp = None
+        self.postgresql = args.backend == "postgresql"
+        # the scenario's own database (number: its place in the run, so
+        # that parallel scenarios never share one)
+        self.database = "s_%d" % number if self.postgresql else None
+        self.database_created = False
+
+    def check_backend(self):
+        """Raise Skip when the scenario is marked as not applying to the
+        backend: `backends = [...]` with a `why` the report repeats."""
+        backends = self.spec.get("backends")
+        if backends is None:
+            return
+        if (not isinstance(backends, list) or not backends
+                or any(b not in BACKENDS for b in backends)):
+            raise Failure("scenario.toml: backends must be a list of %s"
+                          % ", ".join(BACKENDS))
+        why = self.spec.get("why")
+        if not isinstance(why, str) or not why.strip():
+            raise Failure("scenario.toml: backends without a `why`")
+        if self.args.backend not in backends:
+            raise Skip("%s only: %s" % (", ".join(backends), why.strip()))
 
     # -- setup
 
     def setup(self):
         self.tmp = tempfile.mkdtemp(prefix="imip-scenario-%s-" % self.name)
+        if self.postgresql:
+            self.pg_create_database()
         for d in ("store", "preferences", "static", "journal", "mail",
                   "driver"):
             os.mkdir(os.path.join(self.tmp, d))
@@ -259,6 +319,9 @@ class Scenario:
             "log_target": "stderr",
             "sendmail_path": sendmail,
         }
+        if self.postgresql:
+            conf["store_backend"] = "postgresql"
+            conf["store_conninfo"] = self.pg_conninfo()
         for key, value in self.spec.get("config", {}).items():
             value = str(value).lower() if isinstance(value, bool) else str(value)
             # a file of the scenario (e.g. a trigger script) by absolute path
@@ -271,8 +334,84 @@ class Scenario:
         self.source_snapshot = self.snapshot_source()
 
     def cleanup(self):
-        if self.tmp and not self.args.keep:
+        if self.args.keep:
+            return
+        if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.database_created:
+            # FORCE: a program the driver gave up on (timeout) may still
+            # be connected
+            self.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                      % self.database, superuser=True)
+            self.database_created = False
+
+    # -- PostgreSQL (tests/with-postgresql.sh set the IMIP_TEST_PG_*)
+
+    def pg_conninfo(self):
+        return ("host=%s port=%s dbname=%s user=%s"
+                % (os.environ["IMIP_TEST_PG_HOST"],
+                   os.environ["IMIP_TEST_PG_PORT"], self.database,
+                   os.environ["IMIP_TEST_PG_ROLE"]))
+
+    def psql(self, sql, superuser=False):
+        """Run SQL: as the superuser in the maintenance database, or as
+        the store's owner role (the agent's) in the scenario's database.
+        Returns psql's unaligned output without a header."""
+        env = os.environ
+        if superuser:
+            user, database = env["IMIP_TEST_PG_SUPERUSER"], "postgres"
+        else:
+            user, database = env["IMIP_TEST_PG_ROLE"], self.database
+        cmd = [env["IMIP_TEST_PG_PSQL"], "-X", "-q", "-A", "-t",
+               "-v", "ON_ERROR_STOP=1", "-h", env["IMIP_TEST_PG_HOST"],
+               "-p", env["IMIP_TEST_PG_PORT"], "-U", user, "-d", database,
+               "-c", sql]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise Failure("psql timed out: %s" % sql)
+        if proc.returncode != 0:
+            raise Failure("psql: %s: %s" % (sql, short(proc.stderr, 1000)))
+        return proc.stdout.decode("utf-8", "replace")
+
+    def pg_create_database(self):
+        # FILE_COPY copies the template's few files (about 50 ms, with
+        # the test server's fsync = off); WAL_LOG, PostgreSQL 15's
+        # default, writes every page to the WAL (about 160 ms)
+        self.psql("CREATE DATABASE %s TEMPLATE %s OWNER %s STRATEGY FILE_COPY"
+                  % (self.database, os.environ["IMIP_TEST_PG_TEMPLATE"],
+                     os.environ["IMIP_TEST_PG_ROLE"]), superuser=True)
+        self.database_created = True
+
+    def pg_remove(self, pattern):
+        """A `remove` step's glob as the rows holding the same derived
+        data; returns how many rows went.  A glob with no such meaning
+        fails the scenario: nothing is skipped silently."""
+        m = PG_REMOVE_RE.match(pattern)
+        if m is None:
+            raise Failure("remove: %r has no meaning on PostgreSQL (known: "
+                          "store/USER/{freebusy,freebusy-other[/OTHER],"
+                          "freebusy-offers,requests}, USER/OTHER * or an "
+                          "address)" % pattern)
+        user, table, other = m.group(1), m.group(2), m.group(3)
+        sql = PG_REMOVE_SQL[table.split("/")[0]]
+        for what, value in (("user_id IN (SELECT id FROM users WHERE "
+                             "address = '%s')", user), ("other = '%s'", other)):
+            if value is None or value == "*":
+                continue
+            if not PLAIN_NAME_RE.match(value):
+                raise Failure("remove: %r: only * or a plain address "
+                              "translates to PostgreSQL" % pattern)
+            sql += " AND " + what % value.lower()
+        out = self.psql("WITH gone AS (%s RETURNING 1) SELECT count(*) FROM gone"
+                        % sql)
+        return int(out.strip())
+
+    def pg_published(self):
+        """The published free/busy texts in the database."""
+        out = self.psql("SELECT encode(convert_to(data, 'UTF8'), 'hex') "
+                        "FROM published_freebusy")
+        return [bytes.fromhex(line) for line in out.split("\n") if line]
 
     def snapshot_source(self):
         entries = []
@@ -343,6 +482,17 @@ class Scenario:
         if self.snapshot_source() != self.source_snapshot:
             raise Failure("files appeared in the scenario directory %s" % self.dir)
 
+    def remove_files(self, pattern):
+        removed = 0
+        for path in glob.glob(os.path.join(self.tmp, pattern)):
+            # a free/busy table is a directory (docs/store.md 3.3)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            removed += 1
+        return removed
+
     def message_bytes(self, step):
         if "message" in step:
             with open(os.path.join(self.dir, step["message"]), "rb") as f:
@@ -360,15 +510,14 @@ class Scenario:
         if "remove" in step:
             # derived data lost (a crash, an admin's mistake): the files
             # matching these globs, relative to the temp dir, are deleted
+            # (on PostgreSQL: the rows holding what the store's files
+            # would; static/ and journal/ are files on both backends)
             removed = 0
             for pattern in step["remove"]:
-                for path in glob.glob(os.path.join(self.tmp, pattern)):
-                    # a free/busy table is a directory (docs/store.md 3.3)
-                    if os.path.isdir(path):
-                        shutil.rmtree(path)
-                    else:
-                        os.unlink(path)
-                    removed += 1
+                if self.postgresql and pattern.split("/")[0] in PG_EMPTY_DIRS:
+                    removed += self.pg_remove(pattern)
+                else:
+                    removed += self.remove_files(pattern)
             if removed == 0:
                 raise Failure("remove: nothing matched %s" % step["remove"])
             return
@@ -606,6 +755,12 @@ class Scenario:
             if name not in ALLOWED_TOP:
                 raise Failure("unexpected file %s in the temp dir (only %s allowed)"
                               % (name, ", ".join(sorted(ALLOWED_TOP))))
+        if self.postgresql:
+            for name in PG_EMPTY_DIRS:
+                found = os.listdir(os.path.join(self.tmp, name))
+                if found:
+                    raise Failure("store_backend = postgresql wrote files in "
+                                  "%s/: %s" % (name, ", ".join(sorted(found))))
 
     def glob(self, pattern):
         found = []
@@ -624,14 +779,19 @@ class Scenario:
             if not found:
                 raise Failure("no file matches %s" % check["file"])
             with open(found[0], "rb") as f:
-                text = unfold(f.read().decode("utf-8", "replace"))
+                data = f.read()
+            text = unfold(data.decode("utf-8", "replace"))
             self.compare_text("file " + check["file"], check, text)
+            if self.postgresql and STATIC_FREEBUSY_RE.match(check["file"]):
+                self.check_published_rows(found)
             return
         if "file_absent" in check:
             found = self.glob(check["file_absent"])
             if found:
                 raise Failure("file(s) present that must not be: %s"
                               % ", ".join(os.path.relpath(p, self.tmp) for p in found))
+            if self.postgresql and STATIC_FREEBUSY_RE.match(check["file_absent"]):
+                self.check_published_rows(found)
             return
         if "no_file_named" in check:
             names = check["no_file_named"]
@@ -649,6 +809,21 @@ class Scenario:
         if check.get("unfold", args[0] == "show"):
             out = unfold(out)
         self.compare_text("imip-admin " + " ".join(args), check, out)
+
+    def check_published_rows(self, files):
+        """On PostgreSQL the published free/busy is a row of
+        published_freebusy first, the file in static_dir its copy: the
+        rows must be exactly the files' texts."""
+        texts = []
+        for path in files:
+            with open(path, "rb") as f:
+                texts.append(f.read())
+        rows = self.pg_published()
+        if sorted(rows) != sorted(texts):
+            raise Failure("published_freebusy differs from the files in "
+                          "static/\n# rows (%d):\n%s\n# files (%d):\n%s"
+                          % (len(rows), indent(short(b"\n".join(rows), 2000)),
+                             len(texts), indent(short(b"\n".join(texts), 2000))))
 
     def compare_text(self, what, check, out):
         if "output" in check:
@@ -702,27 +877,53 @@ def tail(text, lines=40):
     return "\n".join(text.rstrip("\n").split("\n")[-lines:])
 
 
-def run_one(name, args):
+def run_one(name, number, args):
+    """Returns the result line and "ok", "failed" or "skipped"."""
     scenario = None
     try:
-        scenario = Scenario(name, args)
+        scenario = Scenario(name, number, args)
+        scenario.check_backend()
         scenario.setup()
         scenario.execute()
-        return "ok %s" % name, True
+        return "ok %s" % name, "ok"
+    except Skip as exc:
+        return "ok %s # skip (%s)" % (name, exc), "skipped"
     except Failure as exc:
-        return "not ok %s: %s" % (name, exc), False
+        return "not ok %s: %s" % (name, exc), "failed"
     except Exception as exc:  # a driver or scenario-file bug: report, go on
-        return "not ok %s: driver error: %s: %s" % (name, type(exc).__name__, exc), False
+        return ("not ok %s: driver error: %s: %s"
+                % (name, type(exc).__name__, exc), "failed")
     finally:
         if scenario is not None:
             if args.keep and scenario.tmp:
-                print("# %s kept in %s" % (name, scenario.tmp), file=sys.stderr)
-            scenario.cleanup()
+                print("# %s kept in %s%s" % (
+                    name, scenario.tmp,
+                    " (database %s)" % scenario.database
+                    if scenario.database_created else ""), file=sys.stderr)
+            try:
+                scenario.cleanup()
+            except Failure as exc:
+                print("# %s: cleanup: %s" % (name, exc), file=sys.stderr)
+
+
+def run_under_postgresql(args):
+    """Start the driver again through tests/with-postgresql.sh, which
+    provides the server and the template (and stops them at the end)."""
+    script = os.path.join(os.path.dirname(HERE), "with-postgresql.sh")
+    env = dict(os.environ)
+    if args.keep:
+        env["KEEP"] = "1"
+    sys.stdout.flush()
+    os.execve(script, [script, args.build, sys.executable,
+                       os.path.abspath(__file__)] + sys.argv[1:], env)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", required=True, help="meson build directory")
+    parser.add_argument("--backend", choices=BACKENDS, default="file",
+                        help="store backend (postgresql: a private server, "
+                        "a database per scenario)")
     parser.add_argument("--wrapper", default="",
                         help="command prefix for every program run (valgrind ...)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -745,16 +946,19 @@ def main():
         if not os.access(os.path.join(args.build, prog), os.X_OK):
             print("missing %s in %s" % (prog, args.build), file=sys.stderr)
             return 2
-    passed = failed = 0
+    if args.backend == "postgresql" and not all(v in os.environ for v in PG_ENV):
+        run_under_postgresql(args)   # does not return
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for line, ok in pool.map(lambda n: run_one(n, args), names):
+        for line, result in pool.map(lambda nn: run_one(nn[1], nn[0], args),
+                                     enumerate(names, 1)):
             print(line, flush=True)
-            if ok:
-                passed += 1
-            else:
-                failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            counts[result] += 1
+    summary = "%d passed, %d failed" % (counts["ok"], counts["failed"])
+    if counts["skipped"]:
+        summary += ", %d skipped" % counts["skipped"]
+    print(summary)
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":
