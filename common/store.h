@@ -73,6 +73,14 @@ int store_user_open(struct store *store, const char *user,
 void store_user_close(struct store_user **su);
 const char *store_user_name(const struct store_user *su);
 
+/* Make what the session wrote so far durable and visible to the other
+   hosts' sessions; the session stays open (a writer keeps its lock).
+   The file backend writes through, so this is 0 there.  A backend with
+   transactions reports -1 when the transaction could not be committed
+   (also when an earlier statement of it had failed): then nothing
+   written since the last commit is kept. */
+int store_user_commit(struct store_user *su, const char **error_r);
+
 /* true in a writer session (not STORE_OPEN_READONLY) when the previous
    writer of this user did not close its session: it was killed, or the
    system stopped, maybe between two writes of one message.  Opening such
@@ -188,6 +196,11 @@ int store_pref_list(struct store_user *su, GPtrArray *names_r,
    server.  text NULL removes the file. */
 int store_static_write(struct store_user *su, const char *text,
 		       const char **error_r);
+/* The published text as the last store_static_write() left it: 1 with
+   *text_r allocated, 0 when nothing is published (imip-admin published,
+   copy-store). */
+int store_static_read(struct store_user *su, char **text_r,
+		      const char **error_r);
 
 /* Idempotence (DESIGN.md rule 2): digests (hex SHA-256) of the calendar
    parts already processed for this user, so a message delivered twice
@@ -210,6 +223,19 @@ int store_seen_record(struct store_user *su, const char *digest, time_t now,
 		      const char *outcome, const char *reason,
 		      const char **error_r);
 
+/* One entry of the seen list, as store_seen_list() gives it. */
+struct store_seen {
+	char *digest;
+	time_t processed;	/* the `now` it was recorded with */
+	char *outcome;		/* NULL when the entry has none */
+	char *reason;		/* NULL with outcome */
+};
+/* Every entry (struct store_seen *, oldest first), for imip-admin
+   copy-store: recording them again in this order with
+   store_seen_record() and their own times gives the same list. */
+int store_seen_list(struct store_user *su, GPtrArray *entries_r,
+		    const char **error_r);
+
 /* The outbox (outbox.h): replies waiting to be sent, and those given up.
    One opaque entry per name; names are what outbox.c makes (hex digits),
    listed sorted.  A missing entry reads as 0 from get and remove. */
@@ -230,5 +256,6 @@ int store_outbox_remove(struct store_user *su, enum store_outbox_queue queue,
 
 void store_request_free(struct store_request *r);
 void store_counter_free(struct store_counter *c);
+void store_seen_free(struct store_seen *s);
 
 #endif
