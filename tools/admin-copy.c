@@ -710,7 +710,8 @@ static int copy_check_absent(struct copy_run *run, const GPtrArray *users)
 	}
 	for (unsigned int i = 0; i < present->len; i++)
 		g_hash_table_add(set, g_ptr_array_index(present, i));
-	for (unsigned int i = 0; i < users->len && ret == 0; i++) {
+	/* every such user named, not only the first */
+	for (unsigned int i = 0; i < users->len && present != NULL; i++) {
 		const char *user = g_ptr_array_index(users, i);
 
 		if (g_hash_table_contains(set, user)) {
