@@ -17,7 +17,9 @@
 #      copy is refused and changes nothing; --replace copies again;
 #  (b) file -> PostgreSQL -> file: the same listings from the database and
 #      from the final files; the summary lines (which count the offers
-#      table too) of both copies agree;
+#      table too) of both copies agree; a copy into the database that
+#      fails half way (a table refused) names the user and the item and
+#      leaves the user as it was;
 #  (c) a message delivered again to the final copy is "already processed"
 #      (the seen list came along);
 #  (d) imip-freebusy-cgi against the database: a good address gives the
@@ -280,6 +282,19 @@ same "$T/orig.state" "$T/pg.state" "file -> postgresql: the listings"
 	fail "published_freebusy holds $(pg_psql 'SELECT count(*) FROM published_freebusy') rows"
 diff -r "$T/orig/static" "$T/pgstatic" > /dev/null ||
 	fail "file -> postgresql: the published files differ"
+
+# a copy that fails half way keeps nothing: --replace empties the user,
+# then recording the seen list is refused; the user is as before
+pg_psql "REVOKE INSERT ON seen FROM $PG_ROLE" > /dev/null || fail "REVOKE"
+"$ADMIN" copy-store --replace "$A" "$P" "$PERSON" > "$T/half.out" 2> "$T/half.err"
+rc=$?
+pg_psql "GRANT INSERT ON seen TO $PG_ROLE" > /dev/null || fail "GRANT"
+[ $rc = 74 ] || fail "a failing copy into postgresql: exit $rc"
+grep -q "copy-store: $PERSON: seen [0-9a-f]*: " "$T/half.err" ||
+	fail "the failing copy said: $(cat "$T/half.err")"
+[ -s "$T/half.out" ] && fail "a failed copy printed: $(cat "$T/half.out")"
+state "$P" "$T/pg.state"
+same "$T/orig.state" "$T/pg.state" "postgresql after a failed --replace: the listings"
 
 file_conf back
 C=$T/back.conf
