@@ -162,16 +162,16 @@ same() {
 # --- the original file store ---------------------------------------------
 file_conf orig
 A=$T/orig.conf
-admin "$A" pref "$PERSON" add_method_response add > /dev/null ||
-	fail "pref add_method_response"
-admin "$A" pref "$PERSON" CN "Vincent Vole" > /dev/null || fail "pref CN"
-admin "$A" pref "$ORGANISER" freebusy_publishing publish > /dev/null &&
-	admin "$A" pref "$ORGANISER" freebusy_sharing share > /dev/null ||
-	fail "pref publishing"
-admin "$A" pref "$ROOM" scheduling_function schedule_corrected_in_freebusy \
-	> /dev/null &&
-	admin "$A" pref "$ROOM" permitted_times "0,15,30,45" > /dev/null ||
-	fail "pref room"
+# pref USER NAME VALUE: set in the original store.
+pref() {
+	admin "$A" pref "$1" "$2" "$3" > /dev/null || fail "pref $1 $2 $3"
+}
+pref "$PERSON" add_method_response add
+pref "$PERSON" CN "Vincent Vole"
+pref "$ORGANISER" freebusy_publishing publish
+pref "$ORGANISER" freebusy_sharing share
+pref "$ROOM" scheduling_function schedule_corrected_in_freebusy
+pref "$ROOM" permitted_times "0,15,30,45"
 
 # the person: a daily event and an added occurrence; an event cancelled
 shim "$A" person "$ORGANISER" "$PERSON" "$SCEN/add-add-stores-occurrence/request.eml"
