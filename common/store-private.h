@@ -73,6 +73,7 @@ struct store_vfuncs {
 	int (*pref_list)(struct store_user *su, GPtrArray *names_r);
 
 	int (*static_write)(struct store_user *su, const char *text);
+	int (*static_read)(struct store_user *su, char **text_r);
 
 	/* outcome_r/reason_r may be NULL */
 	int (*seen_check)(struct store_user *su, const char *digest,
@@ -80,6 +81,8 @@ struct store_vfuncs {
 	/* outcome and reason may be NULL */
 	int (*seen_add)(struct store_user *su, const char *digest,
 			time_t now, const char *outcome, const char *reason);
+	/* struct store_seen *, oldest first */
+	int (*seen_list)(struct store_user *su, GPtrArray *entries_r);
 
 	int (*outbox_put)(struct store_user *su,
 			  enum store_outbox_queue queue, const char *name,
