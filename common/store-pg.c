@@ -236,10 +236,11 @@ static void store_pg_user_close(struct store_user *su)
 	bool writer = store_pg_is_writer(su);
 
 	/* A writer's last changes (after its last store_user_commit()) are
-	   kept; a failure has no one left to tell: the caller that cares
-	   committed first.  A reader's transaction is rolled back by
-	   store_pg_conn_release(). */
-	if (writer && pg_conn_in_transaction(pu->conn))
+	   kept unless one of its calls failed since (su->failed: the caller
+	   gave up half way); a failure of this commit has no one left to
+	   tell: the caller that cares committed first.  Whatever is not
+	   committed here is rolled back by store_pg_conn_release(). */
+	if (writer && !su->failed && pg_conn_in_transaction(pu->conn))
 		(void)pg_conn_commit(pu->conn, NULL);
 	store_pg_conn_release(sp, pu->conn, writer);
 	g_free(pu);

@@ -110,6 +110,11 @@ struct store_user {
 	/* Set by the backend's user_open: the last writer session of this
 	   user ended without closing (store_user_interrupted()). */
 	bool interrupted;
+	/* A call of this session failed since its last store_user_commit():
+	   closing it then keeps nothing more (a backend with transactions
+	   rolls back), so a caller that gives up half way leaves no half
+	   of its work behind. */
+	bool failed;
 	/* The last error of this session: what the public calls hand out
 	   through *error_r, valid until the next call. */
 	char *error;

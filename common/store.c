@@ -24,6 +24,8 @@ int store_user_set_error(struct store_user *su, const char *fmt, ...)
 static int store_user_result(struct store_user *su, int ret,
 			     const char **error_r)
 {
+	if (ret < 0)
+		su->failed = true;
 	if (ret < 0 && error_r != NULL)
 		*error_r = su->error != NULL ? su->error : "store error";
 	return ret;
@@ -193,6 +195,8 @@ int store_user_commit(struct store_user *su, const char **error_r)
 	/* what the cache holds may be what was just rolled back */
 	if (ret < 0)
 		g_hash_table_remove_all(su->object_cache);
+	else
+		su->failed = false;
 	return store_user_result(su, ret, error_r);
 }
 

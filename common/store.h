@@ -75,7 +75,11 @@ int store_user_open(struct store *store, const char *user,
 		    char **error_r);
 /* Ends the session: a writer's changes not committed yet are committed
    (a failure there is not reported: call store_user_commit() first when
-   it matters), a reader's transaction ends. */
+   it matters) unless a call of the session failed after the last
+   commit: then they are dropped, so a caller that gives up half way
+   (imip-admin copy-store) leaves nothing half done in PostgreSQL; the
+   file store has kept each write already.  A reader's transaction
+   ends. */
 void store_user_close(struct store_user **su);
 const char *store_user_name(const struct store_user *su);
 
