@@ -1653,10 +1653,14 @@ int store_file_init(const struct imip_config *config, struct store **store_r,
 {
 	struct store_file *fs;
 
-	if (config->store_dir == NULL || config->preferences_dir == NULL ||
-	    config->static_dir == NULL) {
-		*error_r = g_strdup("store_dir, preferences_dir and static_dir "
-				    "must be set");
+	if (config->store_dir == NULL || config->preferences_dir == NULL) {
+		*error_r = g_strdup("store_dir and preferences_dir must be set");
+		return -1;
+	}
+	/* the files are the only published free/busy this store has */
+	if (config->static_dir == NULL) {
+		*error_r = g_strdup("static_dir may be empty only with "
+				    "store_backend = postgresql");
 		return -1;
 	}
 	fs = g_new0(struct store_file, 1);

@@ -351,5 +351,23 @@ grep -q '^Status: 405' "$T/cgi.out" || fail "CGI POST: $(head -n 3 "$T/cgi.out")
 [ "$(pg_psql 'SELECT count(*) FROM users') $(pg_psql 'SELECT count(*) FROM published_freebusy')" = "3 1" ] ||
 	fail "the tables changed under the hostile requests"
 
-echo "PASS: $NAME (3 users; file -> file, --replace, file -> postgresql -> file; the CGI)"
+# (e) static_dir = (empty): the database alone holds what is published
+sed 's|^static_dir = .*|static_dir =|' "$P" > "$T/nostatic.conf"
+pg_psql "DELETE FROM published_freebusy" > /dev/null || fail "DELETE"
+rm -rf "$T/pgstatic"
+admin "$T/nostatic.conf" publish "$ORGANISER" > "$T/publish.out" 2>&1 ||
+	fail "imip-admin publish with static_dir empty: $(cat "$T/publish.out")"
+[ "$(pg_psql 'SELECT count(*) FROM published_freebusy')" = 1 ] ||
+	fail "static_dir empty: nothing published in the database"
+[ -e "$T/pgstatic" ] && fail "static_dir empty: files were written"
+admin "$T/nostatic.conf" published "$ORGANISER" > "$T/published2" ||
+	fail "imip-admin published with static_dir empty"
+cmp -s "$T/published" "$T/published2" || fail "static_dir empty: another text published"
+sed 's|^static_dir = .*|static_dir =|' "$A" > "$T/filenostatic.conf"
+admin "$T/filenostatic.conf" events "$ORGANISER" > "$T/fns.out" 2>&1 &&
+	fail "the file store accepted static_dir empty"
+grep -q "static_dir may be empty only with store_backend = postgresql" "$T/fns.out" ||
+	fail "file store, static_dir empty: $(cat "$T/fns.out")"
+
+echo "PASS: $NAME (3 users; file -> file, --replace, file -> postgresql -> file; the CGI; static_dir empty)"
 exit 0
