@@ -14,24 +14,24 @@
    is rewritten whole with atomic_file_write(); a missing file reads as
    empty.
 
+   journal.c has checked and normalised every value it hands over.
+
    The original keeps a consolidated free/busy per user or group
    (freebusy-other/) and the events behind it; one reservations table
    holds the same facts and lets a CANCEL remove exactly what one
    (resource, UID) added, in one write (the "single transaction" of
    reference 5.7). */
 
-#include "journal.h"
+#include "journal-private.h"
 #include "address.h"
 #include "atomic-file.h"
 #include "clock.h"
 #include "config.h"
-#include "ical-internal.h"
 #include "store-name.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,25 +49,27 @@
 #define JOURNAL_DELEGATES "delegates"
 #define JOURNAL_RESERVATIONS "reservations"
 
-/* Group names and quota names: short words, like addresses. */
-#define JOURNAL_NAME_MAX 320
-
-struct journal {
+struct journal_file {
+	struct journal j;	/* first: journal.c's view */
 	char *dir;
-	/* normalised names of the quotas open through this journal: a
-	   second flock of the same file from this process would wait for
-	   itself forever ("Room@x" and "room@x" are one quota) */
-	GHashTable *open;
 };
 
-struct journal_quota {
-	struct journal *j;
-	char *name;		/* as normalised */
+struct journal_file_quota {
+	struct journal_quota q;	/* first: journal.c's view */
 	char *dir;		/* <journal_dir>/<encoded name> */
 	int lock_fd;
-	/* the last error, handed out through const char **error_r */
-	char *error;
 };
+
+static inline struct journal_file *journal_file_of(struct journal *j)
+{
+	return (struct journal_file *)j;
+}
+
+static inline struct journal_file_quota *
+journal_file_quota_of(struct journal_quota *q)
+{
+	return (struct journal_file_quota *)q;
+}
 
 /* A (subject or user, value) row of limits or groups. */
 struct journal_pair {
@@ -75,66 +77,11 @@ struct journal_pair {
 	char *value;
 };
 
-static int journal_quota_error(struct journal_quota *q, const char *fmt, ...)
-	G_GNUC_PRINTF(2, 3);
-static int journal_quota_error(struct journal_quota *q, const char *fmt, ...)
-{
-	va_list args;
-
-	g_free(q->error);
-	va_start(args, fmt);
-	q->error = g_strdup_vprintf(fmt, args);
-	va_end(args);
-	return -1;
-}
-
-/* Take over an allocated message (from atomic_file_write() etc.). */
-static int journal_quota_error_take(struct journal_quota *q, char *error)
-{
-	g_free(q->error);
-	q->error = error;
-	return -1;
-}
-
-/* --- names ------------------------------------------------------------- */
-
-/* A name that is not an address (a group, a non-address quota): one word
-   of printable text, since limits and scheduling_function lines are split
-   on white space. */
-static bool journal_name_is_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > JOURNAL_NAME_MAX ||
-	    !g_utf8_validate(name, (gssize)len, NULL))
-		return false;
-	for (const char *p = name; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-/* A subject of a limit (address, group or "*"), a quota name: anything
-   holding '@' is an address and compared in normal form, so
-   "mailto:Room@Example.com" and "room@example.com" are one; other names
-   are kept as given.  NULL when unusable. */
-static char *journal_name_normalize(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	if (strchr(name, '@') != NULL)
-		return address_normalize(name);
-	return journal_name_is_valid(name) ? g_strdup(name) : NULL;
-}
-
 /* --- file primitives ---------------------------------------------------- */
 
 static char *journal_quota_path(struct journal_quota *q, const char *name)
 {
-	return g_build_filename(q->dir, name, NULL);
+	return g_build_filename(journal_file_quota_of(q)->dir, name, NULL);
 }
 
 /* The lines of a table (without empty lines; a CR before the LF, from a
@@ -215,46 +162,21 @@ static bool journal_split(const char *line, guint n, bool dash_is_null,
 
 /* --- the journal and its quotas ----------------------------------------- */
 
-int journal_open(const struct imip_config *config, struct journal **j_r,
-		 char **error_r)
+static void journal_file_deinit(struct journal *j)
 {
-	struct journal *j;
+	struct journal_file *jf = journal_file_of(j);
 
-	*j_r = NULL;
-	if (config->journal_dir == NULL || *config->journal_dir == '\0') {
-		*error_r = g_strdup("journal_dir must be set");
-		return -1;
-	}
-	ical_library_init();
-	j = g_new0(struct journal, 1);
-	j->dir = g_strdup(config->journal_dir);
-	j->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	*j_r = j;
-	return 0;
+	g_free(jf->dir);
+	g_free(jf);
 }
 
-void journal_close(struct journal **j)
+static int journal_file_list_quotas(struct journal *j, GPtrArray *quotas_r,
+				    char **error_r)
 {
-	if (*j == NULL)
-		return;
-	g_free((*j)->dir);
-	g_hash_table_destroy((*j)->open);
-	g_free(*j);
-	*j = NULL;
-}
-
-static gint journal_strcmp(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
-			char **error_r)
-{
+	const char *dir = journal_file_of(j)->dir;
 	GError *error = NULL;
-	GDir *d = g_dir_open(j->dir, 0, &error);
+	GDir *d = g_dir_open(dir, 0, &error);
 	const char *name;
-	guint start = quotas_r->len;
 
 	if (d == NULL) {
 		if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -272,7 +194,7 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
 		   made (dropped there by hand) names nothing */
 		if (name[0] == '.' || (quota = store_name_decode(name)) == NULL)
 			continue;
-		path = g_build_filename(j->dir, name, NULL);
+		path = g_build_filename(dir, name, NULL);
 		if (g_file_test(path, G_FILE_TEST_IS_DIR))
 			g_ptr_array_add(quotas_r, quota);
 		else
@@ -280,9 +202,6 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
 		g_free(path);
 	}
 	g_dir_close(d);
-	if (quotas_r->len > start)
-		qsort(quotas_r->pdata + start, quotas_r->len - start,
-		      sizeof(gpointer), journal_strcmp);
 	return 0;
 }
 
@@ -293,9 +212,9 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
    writer and goes (the directory is a handful of files: no need to know
    first whether one was killed).  Failing to remove one is no reason to
    refuse the booking. */
-static int journal_quota_lock(struct journal_quota *q, char **error_r)
+static int journal_quota_lock(struct journal_file_quota *q, char **error_r)
 {
-	char *path = journal_quota_path(q, JOURNAL_LOCK_NAME);
+	char *path = g_build_filename(q->dir, JOURNAL_LOCK_NAME, NULL);
 	unsigned int removed = 0;
 	char *error = NULL;
 
@@ -349,72 +268,42 @@ static int journal_quota_dir(const char *dir, bool create, char **error_r)
 	return 1;
 }
 
-int journal_quota_open(struct journal *j, const char *quota, bool create,
-		       struct journal_quota **q_r, char **error_r)
+static int journal_file_quota_open(struct journal *j, const char *name,
+				   bool create, struct journal_quota **q_r,
+				   char **error_r)
 {
-	struct journal_quota *q;
-	char *name, *enc, *dir;
+	struct journal_file_quota *fq;
+	char *enc = store_name_encode(name);
+	char *dir = g_build_filename(journal_file_of(j)->dir, enc, NULL);
 	int r;
 
-	*q_r = NULL;
-	name = journal_name_normalize(quota);
-	if (name == NULL) {
-		*error_r = g_strdup_printf("not a usable quota name: %s",
-					   quota == NULL ? "(null)" : quota);
-		return -1;
-	}
-	if (g_hash_table_contains(j->open, name)) {
-		*error_r = g_strdup_printf("quota %s is already open", name);
-		g_free(name);
-		return -1;
-	}
-	enc = store_name_encode(name);
-	/* A hashed name could not be listed back (journal_list_quotas());
-	   no sensible quota name is that long. */
-	if (g_str_has_prefix(enc, "%%")) {
-		*error_r = g_strdup_printf("quota name too long (%zu bytes)",
-					   strlen(name));
-		g_free(enc);
-		g_free(name);
-		return -1;
-	}
-	dir = g_build_filename(j->dir, enc, NULL);
 	g_free(enc);
 	r = journal_quota_dir(dir, create, error_r);
 	if (r <= 0) {
 		g_free(dir);
-		g_free(name);
 		return r;
 	}
-	q = g_new0(struct journal_quota, 1);
-	q->j = j;
-	q->name = name;
-	q->dir = dir;
-	if (journal_quota_lock(q, error_r) < 0) {
-		journal_quota_close(&q);
+	fq = g_new0(struct journal_file_quota, 1);
+	fq->dir = dir;
+	if (journal_quota_lock(fq, error_r) < 0) {
+		g_free(fq->dir);
+		g_free(fq);
 		return -1;
 	}
-	g_hash_table_add(j->open, g_strdup(name));
-	*q_r = q;
+	*q_r = &fq->q;
 	return 1;
 }
 
-void journal_quota_close(struct journal_quota **qp)
+static void journal_file_quota_close(struct journal_quota *q)
 {
-	struct journal_quota *q = *qp;
+	struct journal_file_quota *fq = journal_file_quota_of(q);
 
-	if (q == NULL)
-		return;
-	/* closing the descriptor drops the flock */
-	if (q->lock_fd >= 0) {
-		close(q->lock_fd);
-		g_hash_table_remove(q->j->open, q->name);
-	}
-	g_free(q->name);
-	g_free(q->dir);
-	g_free(q->error);
-	g_free(q);
-	*qp = NULL;
+	/* closing the descriptor drops the flock; every write was kept as
+	   it was made */
+	if (fq->lock_fd >= 0)
+		close(fq->lock_fd);
+	g_free(fq->dir);
+	g_free(fq);
 }
 
 /* --- pair tables: limits, groups --------------------------------------- */
@@ -583,92 +472,54 @@ static bool journal_limit_parse(const char *text, long *seconds_r)
 	return true;
 }
 
-static char *journal_subject_of(struct journal_quota *q, const char *subject)
-{
-	char *norm;
-
-	if (subject != NULL && strcmp(subject, "*") == 0)
-		return g_strdup("*");
-	norm = journal_name_normalize(subject);
-	if (norm == NULL)
-		journal_quota_error(q, "not a usable limit subject: %s",
-				    subject == NULL ? "(null)" : subject);
-	return norm;
-}
-
-int journal_limit_get(struct journal_quota *q, const char *subject,
-		      long *seconds_r, const char **error_r)
+static int journal_file_limit_get(struct journal_quota *q,
+				  const char *subject, long *seconds_r)
 {
 	GPtrArray *pairs = journal_pairs_new();
-	char *key = journal_subject_of(q, subject);
 	struct journal_pair *p;
-	int ret = -1;
+	int ret = journal_pairs_read(q, JOURNAL_LIMITS, pairs);
 
-	*seconds_r = 0;
-	if (key == NULL || journal_pairs_read(q, JOURNAL_LIMITS, pairs) < 0)
-		goto out;
-	p = journal_pairs_find(pairs, key, NULL);
-	ret = 0;
-	/* an unreadable value is no limit, as a missing one: a bad hand
-	   edit must not block every booking */
-	if (p != NULL && journal_limit_parse(p->value, seconds_r))
-		ret = 1;
-out:
-	if (ret < 0)
-		*error_r = q->error;
-	g_free(key);
+	if (ret == 0) {
+		p = journal_pairs_find(pairs, subject, NULL);
+		/* an unreadable value is no limit, as a missing one: a bad
+		   hand edit must not block every booking */
+		if (p != NULL && journal_limit_parse(p->value, seconds_r))
+			ret = 1;
+	}
 	g_ptr_array_free(pairs, TRUE);
 	return ret;
 }
 
-int journal_limit_set(struct journal_quota *q, const char *subject,
-		      long seconds, const char **error_r)
+static int journal_file_limit_set(struct journal_quota *q,
+				  const char *subject, long seconds)
 {
-	char *key = journal_subject_of(q, subject);
-	char *value = NULL;
-	int ret = -1;
+	char *value = seconds < 0 ? NULL : g_strdup_printf("%ld", seconds);
+	int ret = journal_pairs_set(q, JOURNAL_LIMITS, subject, value);
 
-	if (key == NULL)
-		goto out;
-	/* imip-admin prints limits through libical's int durations */
-	if (seconds > INT_MAX) {
-		journal_quota_error(q, "limit too large: %ld seconds", seconds);
-		goto out;
-	}
-	if (seconds >= 0)
-		value = g_strdup_printf("%ld", seconds);
-	ret = journal_pairs_set(q, JOURNAL_LIMITS, key, value);
-out:
-	if (ret < 0)
-		*error_r = q->error;
 	g_free(value);
-	g_free(key);
 	return ret;
 }
 
-int journal_limits_list(struct journal_quota *q, GPtrArray *lines_r,
-			const char **error_r)
+static int journal_file_limits_list(struct journal_quota *q,
+				    GPtrArray *limits_r)
 {
 	GPtrArray *pairs = journal_pairs_new();
 
 	if (journal_pairs_read(q, JOURNAL_LIMITS, pairs) < 0) {
-		*error_r = q->error;
 		g_ptr_array_free(pairs, TRUE);
 		return -1;
 	}
 	for (guint i = 0; i < pairs->len; i++) {
 		const struct journal_pair *p = g_ptr_array_index(pairs, i);
+		struct journal_limit *l;
 		long seconds;
-		char *dur;
 
-		if (!journal_limit_parse(p->value, &seconds) ||
-		    seconds > INT_MAX)
+		if (!journal_limit_parse(p->value, &seconds))
 			continue;
-		dur = icaldurationtype_as_ical_string_r(
-			icaldurationtype_from_int((int)seconds));
-		g_ptr_array_add(lines_r, g_strdup_printf("%s\t%s", p->key,
-							 dur));
-		icalmemory_free_buffer(dur);
+		l = g_new0(struct journal_limit, 1);
+		l->subject = g_strdup(p->key);
+		l->seconds = seconds;
+		g_ptr_array_add(limits_r, l);
 	}
 	g_ptr_array_free(pairs, TRUE);
 	return 0;
@@ -676,80 +527,43 @@ int journal_limits_list(struct journal_quota *q, GPtrArray *lines_r,
 
 /* --- groups ------------------------------------------------------------- */
 
-static char *journal_user_of(struct journal_quota *q, const char *user)
-{
-	char *norm = address_normalize(user);
-
-	if (norm == NULL)
-		journal_quota_error(q, "not a usable address: %s",
-				    user == NULL ? "(null)" : user);
-	return norm;
-}
-
-int journal_group_get(struct journal_quota *q, const char *user,
-		      char **group_r, const char **error_r)
+static int journal_file_group_get(struct journal_quota *q, const char *user,
+				  char **group_r)
 {
 	GPtrArray *pairs = journal_pairs_new();
-	char *key = journal_user_of(q, user);
 	struct journal_pair *p;
-	int ret = -1;
+	int ret = journal_pairs_read(q, JOURNAL_GROUPS, pairs);
 
-	*group_r = NULL;
-	if (key == NULL || journal_pairs_read(q, JOURNAL_GROUPS, pairs) < 0)
-		goto out;
-	p = journal_pairs_find(pairs, key, NULL);
-	ret = 0;
-	if (p != NULL) {
+	if (ret == 0 && (p = journal_pairs_find(pairs, user, NULL)) != NULL) {
 		*group_r = g_strdup(p->value);
 		ret = 1;
 	}
-out:
-	if (ret < 0)
-		*error_r = q->error;
-	g_free(key);
 	g_ptr_array_free(pairs, TRUE);
 	return ret;
 }
 
-int journal_group_set(struct journal_quota *q, const char *user,
-		      const char *group, const char **error_r)
+static int journal_file_group_set(struct journal_quota *q, const char *user,
+				  const char *group)
 {
-	char *key = journal_user_of(q, user);
-	int ret = -1;
-
-	if (key == NULL)
-		goto out;
-	/* a group is a name, never an address: limits look a subject up as
-	   the organiser first, so the two must not be confused */
-	if (group != NULL && (!journal_name_is_valid(group) ||
-			      strchr(group, '@') != NULL ||
-			      strcmp(group, "*") == 0)) {
-		journal_quota_error(q, "not a usable group name: %s", group);
-		goto out;
-	}
-	ret = journal_pairs_set(q, JOURNAL_GROUPS, key, group);
-out:
-	if (ret < 0)
-		*error_r = q->error;
-	g_free(key);
-	return ret;
+	return journal_pairs_set(q, JOURNAL_GROUPS, user, group);
 }
 
-int journal_groups_list(struct journal_quota *q, GPtrArray *lines_r,
-			const char **error_r)
+static int journal_file_groups_list(struct journal_quota *q,
+				    GPtrArray *members_r)
 {
 	GPtrArray *pairs = journal_pairs_new();
 
 	if (journal_pairs_read(q, JOURNAL_GROUPS, pairs) < 0) {
-		*error_r = q->error;
 		g_ptr_array_free(pairs, TRUE);
 		return -1;
 	}
 	for (guint i = 0; i < pairs->len; i++) {
 		const struct journal_pair *p = g_ptr_array_index(pairs, i);
+		struct journal_member *m = g_new0(struct journal_member, 1);
 
-		g_ptr_array_add(lines_r, g_strdup_printf("%s\t%s", p->key,
-							 p->value));
+		m->user = g_strdup(p->key);
+		m->group = g_strdup(p->value);
+		g_ptr_array_add(members_r, m);
 	}
 	g_ptr_array_free(pairs, TRUE);
 	return 0;
@@ -757,15 +571,14 @@ int journal_groups_list(struct journal_quota *q, GPtrArray *lines_r,
 
 /* --- delegates ---------------------------------------------------------- */
 
-int journal_delegates_get(struct journal_quota *q, GPtrArray *delegates_r,
-			  const char **error_r)
+static int journal_file_delegates_get(struct journal_quota *q,
+				      GPtrArray *delegates_r)
 {
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
 						 g_free, NULL);
 	char **lines;
 
 	if (journal_read_lines(q, JOURNAL_DELEGATES, &lines) < 0) {
-		*error_r = q->error;
 		g_hash_table_destroy(seen);
 		return -1;
 	}
@@ -789,74 +602,22 @@ int journal_delegates_get(struct journal_quota *q, GPtrArray *delegates_r,
 	return 0;
 }
 
-/* The order is kept: it is the order in which schedule_for_delegate
-   tries the pool. */
-int journal_delegates_set(struct journal_quota *q, const GPtrArray *delegates,
-			  const char **error_r)
+static int journal_file_delegates_set(struct journal_quota *q,
+				      const GPtrArray *delegates)
 {
-	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
-						 g_free, NULL);
 	GString *out = g_string_new(NULL);
-	int ret = 0;
+	int ret;
 
-	for (guint i = 0; delegates != NULL && i < delegates->len; i++) {
-		const char *value = g_ptr_array_index(delegates, i);
-		char *addr = address_normalize(value);
-
-		if (addr == NULL) {
-			ret = journal_quota_error(q, "not a usable address: "
-						  "%s", value == NULL ?
-						  "(null)" : value);
-			break;
-		}
-		if (!g_hash_table_contains(seen, addr)) {
-			store_name_field_append(out, addr);
-			g_string_append_c(out, '\n');
-			g_hash_table_add(seen, addr);
-		} else {
-			g_free(addr);
-		}
+	for (guint i = 0; i < delegates->len; i++) {
+		store_name_field_append(out, g_ptr_array_index(delegates, i));
+		g_string_append_c(out, '\n');
 	}
-	if (ret == 0)
-		ret = journal_write(q, JOURNAL_DELEGATES, out);
-	if (ret < 0)
-		*error_r = q->error;
+	ret = journal_write(q, JOURNAL_DELEGATES, out);
 	g_string_free(out, TRUE);
-	g_hash_table_destroy(seen);
 	return ret;
 }
 
 /* --- reservations ------------------------------------------------------- */
-
-void journal_reservation_free(struct journal_reservation *r)
-{
-	if (r == NULL)
-		return;
-	g_free(r->resource);
-	g_free(r->uid);
-	g_free(r->rid);
-	g_free(r->organiser);
-	g_free(r);
-}
-
-static gint journal_reservation_cmp(gconstpointer a, gconstpointer b)
-{
-	const struct journal_reservation *ra =
-		*(struct journal_reservation *const *)a;
-	const struct journal_reservation *rb =
-		*(struct journal_reservation *const *)b;
-	gint c;
-
-	if (ra->start != rb->start)
-		return ra->start < rb->start ? -1 : 1;
-	if (ra->end != rb->end)
-		return ra->end < rb->end ? -1 : 1;
-	if ((c = g_strcmp0(ra->resource, rb->resource)) != 0)
-		return c;
-	if ((c = g_strcmp0(ra->uid, rb->uid)) != 0)
-		return c;
-	return g_strcmp0(ra->rid, rb->rid);
-}
 
 static struct journal_reservation *journal_reservation_parse(const char *line)
 {
@@ -940,105 +701,22 @@ static int journal_reservations_store(struct journal_quota *q,
 	return ret;
 }
 
-int journal_reservations_read(struct journal_quota *q, GPtrArray *out,
-			      const char **error_r)
+static int journal_file_reservations_read(struct journal_quota *q,
+					  GPtrArray *out)
 {
-	GPtrArray *list = g_ptr_array_new();
-
-	if (journal_reservations_load(q, list) < 0) {
-		*error_r = q->error;
-		g_ptr_array_free(list, TRUE);
-		return -1;
-	}
-	for (guint i = 0; i < list->len; i++)
-		g_ptr_array_add(out, g_ptr_array_index(list, i));
-	g_ptr_array_free(list, TRUE);
-	return 0;
+	return journal_reservations_load(q, out);
 }
 
-/* A checked, normalised copy of one new reservation of (resource, uid);
-   its own resource and uid may be NULL, meaning those. */
-static struct journal_reservation *
-journal_reservation_check(struct journal_quota *q, const char *resource,
-			  const char *uid,
-			  const struct journal_reservation *in)
-{
-	struct journal_reservation *r;
-	char *res;
-
-	if (in == NULL || in->start >= in->end) {
-		journal_quota_error(q, "reservation of %s without a positive "
-				    "duration", uid);
-		return NULL;
-	}
-	if (in->uid != NULL && strcmp(in->uid, uid) != 0) {
-		journal_quota_error(q, "reservation of UID %s given for %s",
-				    in->uid, uid);
-		return NULL;
-	}
-	if (in->rid != NULL && *in->rid == '\0') {
-		journal_quota_error(q, "empty RECURRENCE-ID in a reservation "
-				    "of %s", uid);
-		return NULL;
-	}
-	if (in->resource != NULL) {
-		res = address_normalize(in->resource);
-		if (res == NULL || strcmp(res, resource) != 0) {
-			journal_quota_error(q, "reservation of %s given for "
-					    "%s", in->resource, resource);
-			g_free(res);
-			return NULL;
-		}
-		g_free(res);
-	}
-	r = g_new0(struct journal_reservation, 1);
-	r->organiser = address_normalize(in->organiser);
-	if (r->organiser == NULL) {
-		journal_quota_error(q, "not a usable organiser address: %s",
-				    in->organiser == NULL ? "(null)" :
-				    in->organiser);
-		g_free(r);
-		return NULL;
-	}
-	r->resource = g_strdup(resource);
-	r->uid = g_strdup(uid);
-	r->rid = g_strdup(in->rid);
-	r->start = in->start;
-	r->end = in->end;
-	return r;
-}
-
-int journal_reservations_replace(struct journal_quota *q,
-				 const char *resource, const char *uid,
-				 const GPtrArray *list, const char **error_r)
+static int journal_file_reservations_replace(struct journal_quota *q,
+					     const char *res, const char *uid,
+					     const GPtrArray *fresh)
 {
 	GPtrArray *all = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)journal_reservation_free);
-	GPtrArray *fresh = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)journal_reservation_free);
-	char *res = address_normalize(resource);
 	bool changed = false;
-	int ret = -1;
+	int ret = journal_reservations_load(q, all);
 
-	if (res == NULL) {
-		journal_quota_error(q, "not a usable resource address: %s",
-				    resource == NULL ? "(null)" : resource);
-		goto out;
-	}
-	if (uid == NULL || *uid == '\0') {
-		journal_quota_error(q, "reservation without a UID");
-		goto out;
-	}
-	/* check everything before touching the table: all or nothing */
-	for (guint i = 0; list != NULL && i < list->len; i++) {
-		struct journal_reservation *r = journal_reservation_check(
-			q, res, uid, g_ptr_array_index(list, i));
-
-		if (r == NULL)
-			goto out;
-		g_ptr_array_add(fresh, r);
-	}
-	if (journal_reservations_load(q, all) < 0)
+	if (ret < 0)
 		goto out;
 	for (guint i = all->len; i > 0; i--) {
 		const struct journal_reservation *r =
@@ -1051,20 +729,28 @@ int journal_reservations_replace(struct journal_quota *q,
 		}
 	}
 	changed = changed || fresh->len > 0;
-	while (fresh->len > 0)
-		g_ptr_array_add(all, g_ptr_array_steal_index(fresh, 0));
+	for (guint i = 0; i < fresh->len; i++) {
+		const struct journal_reservation *in =
+			g_ptr_array_index(fresh, i);
+		struct journal_reservation *r =
+			g_new0(struct journal_reservation, 1);
+
+		r->resource = g_strdup(in->resource);
+		r->uid = g_strdup(in->uid);
+		r->rid = g_strdup(in->rid);
+		r->organiser = g_strdup(in->organiser);
+		r->start = in->start;
+		r->end = in->end;
+		g_ptr_array_add(all, r);
+	}
 	ret = changed ? journal_reservations_store(q, all) : 0;
 out:
-	if (ret < 0)
-		*error_r = q->error;
-	g_free(res);
-	g_ptr_array_free(fresh, TRUE);
 	g_ptr_array_free(all, TRUE);
 	return ret;
 }
 
-int journal_expire(struct journal_quota *q, time_t now,
-		   unsigned int *removed_r, const char **error_r)
+static int journal_file_expire(struct journal_quota *q, time_t now,
+			       unsigned int *removed_r)
 {
 	GPtrArray *all = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)journal_reservation_free);
@@ -1086,10 +772,44 @@ int journal_expire(struct journal_quota *q, time_t now,
 		if (removed > 0)
 			ret = journal_reservations_store(q, all);
 	}
-	if (ret < 0)
-		*error_r = q->error;
-	if (removed_r != NULL)
-		*removed_r = ret < 0 ? 0 : removed;
+	*removed_r = ret < 0 ? 0 : removed;
 	g_ptr_array_free(all, TRUE);
 	return ret;
+}
+
+static const struct journal_vfuncs journal_file_vfuncs = {
+	.name = "file",
+	.deinit = journal_file_deinit,
+	.list_quotas = journal_file_list_quotas,
+	.quota_open = journal_file_quota_open,
+	.quota_close = journal_file_quota_close,
+	.quota_commit = NULL,
+	.limit_get = journal_file_limit_get,
+	.limit_set = journal_file_limit_set,
+	.limits_list = journal_file_limits_list,
+	.group_get = journal_file_group_get,
+	.group_set = journal_file_group_set,
+	.groups_list = journal_file_groups_list,
+	.delegates_get = journal_file_delegates_get,
+	.delegates_set = journal_file_delegates_set,
+	.reservations_read = journal_file_reservations_read,
+	.reservations_replace = journal_file_reservations_replace,
+	.expire = journal_file_expire,
+};
+
+int journal_file_init(const struct imip_config *config, struct journal **j_r,
+		      char **error_r)
+{
+	struct journal_file *jf;
+
+	*j_r = NULL;
+	if (config->journal_dir == NULL || *config->journal_dir == '\0') {
+		*error_r = g_strdup("journal_dir must be set");
+		return -1;
+	}
+	jf = g_new0(struct journal_file, 1);
+	jf->j.v = &journal_file_vfuncs;
+	jf->dir = g_strdup(config->journal_dir);
+	*j_r = &jf->j;
+	return 0;
 }
