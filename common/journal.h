@@ -40,8 +40,10 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
    is false, -1 on error.  Quota names are encoded like store names. */
 int journal_quota_open(struct journal *j, const char *quota, bool create,
 		       struct journal_quota **q_r, char **error_r);
-/* Keep what was written to the quota so far; the lock is kept and the
-   quota stays open.  Call it before anything that was written is
+/* Keep what was written to the quota so far; the quota stays open
+   (PostgreSQL: a new transaction takes the quota's lock again at once,
+   so commit once the decision is written).  Call it before anything
+   that was written is
    reported (a reply, imip-admin's exit status): on PostgreSQL the
    writes are one transaction, and the commit is where it can fail
    (then nothing since the last commit is kept).  The file journal
