@@ -11,7 +11,10 @@
 #      (file and postgresql), exit statuses included, and a resource
 #      whose scheduling_function uses check_quota books into the
 #      database: the reservations listed are the same, update-quotas
-#      expires them the same, journal_dir stays empty.
+#      expires them the same, journal_dir stays empty;
+#  (e) imip-admin copy-store takes the quota journals along: database ->
+#      files gives the same quota listings, a copy onto the same quotas
+#      is refused, --replace files -> database replaces what changed.
 #
 # Usage: tests/integration/postgresql-journal.sh BUILDDIR
 #   KEEP=1 keeps the temporary directory.
@@ -199,6 +202,39 @@ both quota cars reservations
 	fail "files in journal_dir: $(ls -A "$T/pg/journal")"
 _n=$(pg_psql "SELECT count(*) FROM quota_reservations" -d imip_icu 2>&1)
 [ "$_n" = 1 ] || fail "quota_reservations rows: $_n"
+
+# (e) imip-admin copy-store takes the quota journals along (the whole
+# store only), in both directions
+quota_state() {
+	: > "$2"
+	for _q in cars pool; do
+		for _l in limits groups delegates reservations; do
+			echo "== $_q $_l" >> "$2"
+			IMIP_NOW=$NOW "$ADMIN" -c "$1" quota "$_q" "$_l" >> "$2" 2>&1
+		done
+	done
+}
+conf "$T/fresh.conf" file "$T/fresh"
+"$ADMIN" copy-store "$T/pg.conf" "$T/fresh.conf" > "$T/copy.out" 2> "$T/copy.err" ||
+	fail "copy-store postgresql -> file: $(cat "$T/copy.err")"
+grep -q "^copied-quota	cars	limits=[1-9]" "$T/copy.out" ||
+	fail "copy-store did not copy quota cars: $(cat "$T/copy.out")"
+quota_state "$T/pg.conf" "$T/q.pg"
+quota_state "$T/fresh.conf" "$T/q.fresh"
+grep -q "^== cars reservations" "$T/q.pg" && [ "$(wc -l < "$T/q.pg")" -gt 10 ] ||
+	fail "nothing to compare: $(cat "$T/q.pg")"
+cmp -s "$T/q.pg" "$T/q.fresh" ||
+	fail "the quotas copied to files differ: $(diff "$T/q.pg" "$T/q.fresh")"
+"$ADMIN" copy-store "$T/fresh.conf" "$T/pg.conf" > "$T/copy.out" 2> "$T/copy.err"
+[ $? = 74 ] && grep -q "nothing copied" "$T/copy.err" ||
+	fail "copy-store onto a store holding the same: $(cat "$T/copy.err")"
+IMIP_NOW=$NOW "$ADMIN" -c "$T/pg.conf" quota cars limit extra@example.com PT9H 	> "$T/out" 2>&1 || fail "quota limit: $(cat "$T/out")"
+IMIP_NOW=$NOW "$ADMIN" -c "$T/pg.conf" quota cars group extra@example.com xgroup 	> "$T/out" 2>&1 || fail "quota group: $(cat "$T/out")"
+"$ADMIN" copy-store --replace "$T/fresh.conf" "$T/pg.conf" > "$T/copy.out" 2> "$T/copy.err" ||
+	fail "copy-store --replace file -> postgresql: $(cat "$T/copy.err")"
+quota_state "$T/pg.conf" "$T/q.pg"
+cmp -s "$T/q.pg" "$T/q.fresh" ||
+	fail "file -> postgresql --replace: the quotas differ: $(diff "$T/q.fresh" "$T/q.pg")"
 
 pg_stop
 echo "PASS: $NAME"
