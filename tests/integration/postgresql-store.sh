@@ -161,12 +161,12 @@ expect_sql "SELECT count(*) FROM objects" 1
 REQUEST=$SRC/tests/scenarios/auth-resource-unauthenticated-request-rejected/request.eml
 shim "$T/imip.conf" resource paul.boddie@example.com "$ROOM" "$REQUEST"
 [ $rc = 0 ] || fail "resource delivery exit $rc: $(cat "$T/shim.err")"
-grep -q 'outcome=replied' "$T/shim.err" ||
+grep -q 'outcome=replied reason="accepted"' "$T/shim.err" ||
 	fail "resource delivery: $(cat "$T/shim.err")"
 grep -q '^ARGV.*paul.boddie@example.com' "$T/sendmail-calls" 2>/dev/null ||
 	fail "no reply handed to sendmail: $(cat "$T/sendmail-calls" 2>&1)"
-grep -q 'PARTSTAT=ACCEPTED' "$T/sendmail-calls" ||
-	fail "the reply does not accept: $(cat "$T/sendmail-calls")"
+grep -q '^Content-Type: text/calendar; charset=utf-8; method=REPLY' \
+	"$T/sendmail-calls" || fail "not a REPLY: $(cat "$T/sendmail-calls")"
 expect_sql "SELECT count(*) FROM outbox" 0
 admin outbox "$ROOM"
 [ $rc = 0 ] && [ ! -s "$T/admin.out" ] ||

@@ -167,7 +167,7 @@ static void test_open_missing_user(void **state)
 {
 	struct fixture *f = *state;
 	struct store_user *su = NULL;
-	char *error = NULL;
+	char *error = NULL, *id;
 	GPtrArray *users = strings();
 
 	assert_int_equal(store_user_open(f->store, "nobody@example.com", 0,
@@ -184,8 +184,9 @@ static void test_open_missing_user(void **state)
 	assert_null(admin_value("SELECT id FROM users WHERE address = $1",
 				USER));
 	assert_int_equal(store_user_commit(f->su, NULL), 0);
-	assert_non_null(admin_value("SELECT id FROM users WHERE address = $1",
-				    USER));
+	id = admin_value("SELECT id FROM users WHERE address = $1", USER);
+	assert_non_null(id);
+	g_free(id);
 	/* a second CREATE of an existing user is the same user */
 	su = open_user(f->store, "a@example.com", STORE_OPEN_CREATE);
 	store_user_close(&su);
