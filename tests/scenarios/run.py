@@ -45,10 +45,11 @@ CALENDAR_ADDRESS = "calendar@example.com"
 ALLOWED_TOP = {"store", "preferences", "static", "journal", "mail",
                "imip.conf", "driver"}
 BACKENDS = ("file", "postgresql")
-# With PostgreSQL the store and the preferences are in the database: these
-# directories are still configured (so that a backend falling back to files
-# would write here, not in /var/lib) and must stay empty.
-PG_EMPTY_DIRS = ("store", "preferences")
+# With PostgreSQL the store, the preferences and the quota journals are in
+# the database: these directories are still configured (so that a backend
+# falling back to files would write here, not in /var/lib) and must stay
+# empty.
+PG_EMPTY_DIRS = ("store", "preferences", "journal")
 PG_ENV = ("IMIP_TEST_PG_PSQL", "IMIP_TEST_PG_HOST", "IMIP_TEST_PG_PORT",
           "IMIP_TEST_PG_SUPERUSER", "IMIP_TEST_PG_ROLE",
           "IMIP_TEST_PG_TEMPLATE")
@@ -574,7 +575,7 @@ class Scenario:
             # derived data lost (a crash, an admin's mistake): the files
             # matching these globs, relative to the temp dir, are deleted
             # (on PostgreSQL: the rows holding what the store's files
-            # would; static/ and journal/ are files on both backends)
+            # would; static/ is files on both backends)
             removed = 0
             for pattern in step["remove"]:
                 if self.postgresql and pattern.split("/")[0] in PG_EMPTY_DIRS:
