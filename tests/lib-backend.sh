@@ -31,6 +31,11 @@
 #   '|'-separated, no header; status 0 only if every statement succeeded).
 # backend_user_lock_sql ADDRESS: the SQL expression of the advisory lock
 #   key a writer session holds for ADDRESS (common/store-pg.h).
+# backend_check_used STORE_DIR NAME: for postgresql, that the store really
+#   was the database (NAME has users and calendar objects) and not the
+#   files (STORE_DIR, the store_dir of the test's imip.conf, holds
+#   nothing), so that a configuration falling back to files cannot pass
+#   for the PostgreSQL variant.  Prints "N users, N objects".
 # backend_stop: stops the server (harmless when none; for the EXIT trap).
 #
 # BACKEND is "file" or "postgresql"; BACKEND_LABEL is "" or " (postgresql)"
@@ -103,6 +108,26 @@ backend_psql() {
 backend_user_lock_sql() {
 	# the address is a test's own constant: no quote inside
 	echo "hashtextextended('imip-user:' || '$1', 0)"
+}
+
+backend_check_used() {
+	[ "$BACKEND" = postgresql ] || return 0
+	if [ -n "$(ls -A "$1" 2>/dev/null)" ]; then
+		BACKEND_ERROR="the file store $1 was written: $(ls -A "$1" | head -n 3)"
+		return 1
+	fi
+	_be_n=$(backend_psql "$2" "SELECT (SELECT count(*) FROM users) || ' users, ' ||
+		(SELECT count(*) FROM objects) || ' objects'" 2>&1) || {
+		BACKEND_ERROR="database $2: $_be_n"
+		return 1
+	}
+	case $_be_n in
+	"0 users"* | *" 0 objects")
+		BACKEND_ERROR="database $2 holds $_be_n"
+		return 1
+		;;
+	esac
+	echo "$_be_n"
 }
 
 backend_stop() {
