@@ -744,14 +744,21 @@ mime_message_read_as(const void *data, size_t size,
 	walk.msg = msg;
 	mime_limits_resolve(limits, &walk.limits);
 
+	/* The line test first, and before the size: an ordinary message
+	   over limit_message_size is no calendar mail at all (no_action,
+	   as the Dovecot plugin's stream test finds it), not a rejected
+	   one; only mail that may hold calendar data is refused for its
+	   size, and neither is parsed. */
+	may_hold = mime_may_hold_calendar(data, size);
 	if (size > walk.limits.message_size) {
+		if (!may_hold)
+			return msg;
 		msg->problem = g_strdup_printf(
 			"message larger than %zu bytes (limit_message_size)",
 			walk.limits.message_size);
 		msg->problem_is_limit = true;
 		return msg;
 	}
-	may_hold = mime_may_hold_calendar(data, size);
 	if (size > 0 && !may_hold && !header_anyway)
 		return msg;
 	gm = size == 0 ? NULL : mime_parse(data, may_hold ? size :

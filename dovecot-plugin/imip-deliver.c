@@ -155,7 +155,11 @@ static bool imip_mail_may_hold_calendar(struct mail *mail)
 		}
 		i_stream_skip(input, used);
 	}
-	if (!found && (ret == -2 || input->stream_errno != 0))
+	/* -2: a line longer than the stream's buffer; 0: a stream that
+	   would block (delivery streams are complete and blocking, so this
+	   is not expected): either way the rest was not seen, and unseen
+	   mail is treated as calendar mail, never skipped */
+	if (!found && (ret == -2 || ret == 0 || input->stream_errno != 0))
 		found = TRUE;
 	else if (!found) {
 		/* the last line, without a line end */

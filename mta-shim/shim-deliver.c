@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,9 +111,83 @@ static int shim_mbox_lock(int fd, short type)
 	}
 }
 
+/* A delivery killed with SIGKILL cannot cut the file back, and the kernel
+   may end its write(2) short, leaving part of a message at the end of the
+   mbox.  So before writing, the shim notes in PATH.imip-append where its
+   append begins and how long it is, and removes the note once the append
+   is synced.  The next delivery, under the same lock, finds a note left
+   behind and cuts the file back to where that append began: the killed
+   delivery was never acknowledged, so the MTA delivers that message
+   again.  Nothing is cut unless the file is still the one noted (inode)
+   and ends within the noted append: a writer that ignores our lock and
+   appended after it keeps its mail, and the torn part stays. */
+#define SHIM_MBOX_NOTE_SUFFIX ".imip-append"
+
+static bool shim_mbox_note_parse(const char *text, struct stat *st,
+				 off_t *start_r)
+{
+	unsigned long long start, len, ino;
+
+	if (sscanf(text, "%llu %llu %llu", &start, &len, &ino) != 3)
+		return false;
+	if ((ino_t)ino != st->st_ino || (off_t)start > st->st_size ||
+	    (unsigned long long)st->st_size > start + len)
+		return false;
+	*start_r = (off_t)start;
+	return true;
+}
+
+static int shim_mbox_recover(int fd, const char *note_path, struct stat *st)
+{
+	char text[96];
+	off_t start;
+	ssize_t n;
+	int note_fd = open(note_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (note_fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = read(note_fd, text, sizeof(text) - 1);
+	close(note_fd);
+	if (n < 0)
+		return -1;
+	text[n] = '\0';
+	if (shim_mbox_note_parse(text, st, &start) && start < st->st_size) {
+		while (ftruncate(fd, start) < 0) {
+			if (errno != EINTR)
+				return -1;
+		}
+		st->st_size = start;
+	}
+	if (unlink(note_path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+static int shim_mbox_note_write(const char *note_path, const struct stat *st,
+				size_t len)
+{
+	char *text = g_strdup_printf("%llu %llu %llu\n",
+				     (unsigned long long)st->st_size,
+				     (unsigned long long)len,
+				     (unsigned long long)st->st_ino);
+	int fd = open(note_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		      O_NOCTTY, 0600);
+	bool ok = fd >= 0 && shim_mbox_write_all(fd, text, strlen(text));
+	int err = errno;
+
+	if (fd >= 0 && close(fd) < 0 && ok) {
+		err = errno;
+		ok = false;
+	}
+	g_free(text);
+	errno = err;
+	return ok ? 0 : -1;
+}
+
 /* All messages go in under one lock and one fsync; if anything fails the
    file is cut back to its old size, so a retried delivery does not leave
-   half a message (or a duplicate first one) behind. */
+   half a message (or a duplicate first one) behind; a kill is handled by
+   the note above. */
 static enum shim_deliver_status
 shim_deliver_mbox(const char *path, const char *envelope_sender,
 		  const GPtrArray *messages, time_t now, char **error_r)
@@ -121,6 +196,7 @@ shim_deliver_mbox(const char *path, const char *envelope_sender,
 	struct stat st;
 	const char *from = envelope_sender != NULL && *envelope_sender != '\0'
 		? envelope_sender : "MAILER-DAEMON";
+	char *note_path = g_strconcat(path, SHIM_MBOX_NOTE_SUFFIX, NULL);
 	const char *stage;
 	int fd, err;
 
@@ -133,6 +209,7 @@ shim_deliver_mbox(const char *path, const char *envelope_sender,
 	if (fd < 0) {
 		*error_r = g_strdup_printf("open(%s) failed: %s", path,
 					   g_strerror(errno));
+		g_free(note_path);
 		g_string_free(buf, TRUE);
 		return SHIM_DELIVER_TEMPFAIL;
 	}
@@ -147,6 +224,10 @@ shim_deliver_mbox(const char *path, const char *envelope_sender,
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
 		stage = "not a regular file";
+		goto fail;
+	}
+	if (shim_mbox_recover(fd, note_path, &st) < 0) {
+		stage = "cutting off an interrupted delivery";
 		goto fail;
 	}
 	if (st.st_size > 0) {
@@ -165,6 +246,10 @@ shim_deliver_mbox(const char *path, const char *envelope_sender,
 		if (last != '\n')
 			g_string_prepend(buf, "\n\n");
 	}
+	if (shim_mbox_note_write(note_path, &st, buf->len) < 0) {
+		stage = "writing " SHIM_MBOX_NOTE_SUFFIX;
+		goto fail;
+	}
 	if (!shim_mbox_write_all(fd, buf->str, buf->len)) {
 		stage = "write";
 		goto fail_truncate;
@@ -173,6 +258,10 @@ shim_deliver_mbox(const char *path, const char *envelope_sender,
 		stage = "fsync";
 		goto fail_truncate;
 	}
+	/* a note that stays behind only makes the next delivery cut off
+	   this complete append, which the MTA then delivers again */
+	(void)unlink(note_path);
+	g_free(note_path);
 	(void)shim_mbox_lock(fd, F_UNLCK);
 	if (close(fd) < 0) {
 		*error_r = g_strdup_printf("close(%s) failed: %s", path,
@@ -187,6 +276,7 @@ fail_truncate:
 	err = errno;
 	while (ftruncate(fd, st.st_size) < 0 && errno == EINTR)
 		;
+	(void)unlink(note_path);
 	errno = err;
 fail:
 	err = errno;
@@ -195,6 +285,7 @@ fail:
 fail_unlocked:
 	*error_r = g_strdup_printf("mbox %s: %s: %s", path, stage,
 				   g_strerror(errno));
+	g_free(note_path);
 	close(fd);
 	g_string_free(buf, TRUE);
 	return SHIM_DELIVER_TEMPFAIL;

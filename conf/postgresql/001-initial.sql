@@ -141,14 +141,14 @@ CREATE TABLE busy_periods (
 	rid text NOT NULL DEFAULT '',		-- '' = non-recurring event
 	start_at timestamptz NOT NULL,
 	end_at timestamptz NOT NULL,
-	transp text NOT NULL DEFAULT ''
-		CHECK (transp IN ('', 'OPAQUE', 'TRANSPARENT')),
+	-- TRANSP as the message gave it: derived rows hold whatever the
+	-- file store would, never a reason to fail a message
+	transp text NOT NULL DEFAULT '',
 	summary text NOT NULL DEFAULT '',
 	organiser text NOT NULL DEFAULT '',
 	expires timestamptz,			-- only for 'offers'
 	CHECK ((fb_table = 'other') = (other <> '')),
-	CHECK (expires IS NULL OR fb_table = 'offers'),
-	CHECK (end_at >= start_at)
+	CHECK (expires IS NULL OR fb_table = 'offers')
 );
 CREATE INDEX busy_window
 	ON busy_periods (user_id, fb_table, other, start_at, end_at);

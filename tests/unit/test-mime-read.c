@@ -570,6 +570,15 @@ static void test_message_size_limit(void **state)
 			    strlen(text));
 	assert_int_equal(raw_len, strlen(text));
 	mime_message_free(&msg);
+
+	/* over the limit but naming no calendar type: no calendar mail,
+	   not a refused one (the Dovecot plugin's stream test agrees) */
+	msg = mime_message_read("From: a@example.com\nSubject: big\n\n"
+				"a large ordinary body\n", 56, &limits);
+	assert_null(msg->problem);
+	assert_false(msg->problem_is_limit);
+	assert_int_equal(msg->calendar_parts->len, 0);
+	mime_message_free(&msg);
 }
 
 static void test_garbage(void **state)

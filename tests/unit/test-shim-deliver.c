@@ -126,6 +126,73 @@ static void test_mbox(void **state)
 	g_free(dir);
 }
 
+/* A delivery killed during its append (SIGKILL can end a write(2) short)
+   left part of a message and its note PATH.imip-append: the next
+   delivery cuts the part off before appending.  A note that does not
+   describe the file (another inode, or mail appended after the noted
+   append by a writer that ignores the lock) cuts nothing. */
+static void test_mbox_interrupted(void **state)
+{
+	static const char complete[] =
+		"From a@example.com Fri Mar  1 11:00:00 2024\n"
+		"Subject: one\n\nbody\n\n";
+	static const char torn[] =
+		"From b@example.com Fri Mar  1 11:30:00 2024\nSubject: tw";
+	static const char ours[] =
+		"From paul.boddie@example.com Fri Mar  1 12:00:00 2024\n"
+		"Subject: summary\n\n>From here\n\n";
+	char *dir = g_dir_make_tmp("shim-mbox-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "mbox", NULL);
+	char *note = g_strconcat(path, ".imip-append", NULL);
+	char *target = g_strconcat("mbox:", path, NULL);
+	GPtrArray *m = messages_new("Subject: summary\r\n\r\nFrom here\r\n",
+				    NULL);
+	char *error = NULL, *text, *expected, *note_text;
+	struct stat st;
+	const struct {
+		size_t noted_len;
+		bool same_inode;
+		bool cut;
+	} cases[] = {
+		{ sizeof(torn) + 200, true, true },
+		{ sizeof(torn) + 200, false, false },
+		{ sizeof(torn) - 10, true, false },	/* mail after it */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *both = g_strconcat(complete, torn, NULL);
+
+		assert_true(g_file_set_contents(path, both, -1, NULL));
+		assert_int_equal(stat(path, &st), 0);
+		note_text = g_strdup_printf("%zu %zu %llu\n",
+			strlen(complete), cases[i].noted_len,
+			(unsigned long long)st.st_ino +
+			(cases[i].same_inode ? 0 : 1));
+		assert_true(g_file_set_contents(note, note_text, -1, NULL));
+		assert_int_equal(shim_deliver(target, "paul.boddie@example.com",
+					      "vincent.vole@example.com", m,
+					      NOW, &error), SHIM_DELIVER_OK);
+		assert_null(error);
+		assert_true(g_file_get_contents(path, &text, NULL, NULL));
+		expected = cases[i].cut ? g_strconcat(complete, ours, NULL) :
+			g_strconcat(both, "\n\n", ours, NULL);
+		assert_string_equal(text, expected);
+		assert_false(g_file_test(note, G_FILE_TEST_EXISTS));
+		g_free(expected);
+		g_free(text);
+		g_free(note_text);
+		g_free(both);
+	}
+	g_ptr_array_unref(m);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(target);
+	g_free(note);
+	g_free(path);
+	g_free(dir);
+}
+
 /* The append waits for another process's fcntl lock. */
 static void test_mbox_lock(void **state)
 {
@@ -287,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_target_validity),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_mbox),
+		cmocka_unit_test(test_mbox_interrupted),
 		cmocka_unit_test(test_mbox_lock),
 		cmocka_unit_test(test_lmtp_two_messages),
 		cmocka_unit_test(test_status_mapping),
