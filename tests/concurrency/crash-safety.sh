@@ -35,6 +35,14 @@
 #     complete (its MIME closing boundary present): a kill never leaves a
 #     torn message (a retried message may be there twice: the MTA's
 #     at-least-once, counted and printed).
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store (the serial and the killed store each in a database of
+# their own), where a kill rolls the session's transaction back whole and
+# the server drops its lock: "derived data removed" is a DELETE of the
+# user's rows of requests and busy_periods (all three free/busy tables),
+# and the walk for temporary files covers what is still files there (the
+# static, journal and preference directories; the store directory must
+# stay empty).
 # Prints PASS/FAIL; exit status 1 on failure, 2 on usage.
 set -u
 
@@ -50,18 +58,21 @@ IMIP_NOW=20141120T120000Z
 export IMIP_NOW
 . "$SRC/tests/lib-imip.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
+. "$SRC/tests/lib-backend.sh"
+NAME="crash-safety$BACKEND_LABEL"
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/imip-crash-safety.XXXXXX") || exit 1
-trap 'rm -rf "$TOP"' EXIT
+trap 'backend_stop; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 start=$(date +%s)
 SEED=${CRASH_SEED:-$(date +%s)}
 KILLS=${CRASH_KILLS:-200}
 
 fail() {
-	echo "FAIL crash-safety (seed $SEED): $*"
+	echo "FAIL $NAME (seed $SEED): $*"
 	exit 1
 }
+backend_start "$TOP" "$ADMIN" || fail "$BACKEND_ERROR"
 
 PERSON_MSG=$TOP/msg
 person_messages "$PERSON_MSG" 2 30 || fail "cannot generate the messages"
@@ -87,9 +98,26 @@ echo paul.boddie@example.com > "$PERSON_MSG/big-1.from"
 
 for run in serial crash; do
 	imip_conf "$TOP/$run" || fail "$IMIP_ERROR"
+	backend_conf "$TOP/$run/imip.conf" "$run" || fail "$BACKEND_ERROR"
 	person_setup "$TOP/$run/imip.conf" "$SHIM" 2> "$TOP/$run/setup.err" ||
 		fail "$run: the user's own events: $(cat "$TOP/$run/setup.err")"
 done
+
+# $TOP/remove-derived: remove the user's derived data (what `imip-admin
+# rebuild` makes again from the calendar objects) of the killed store
+if [ "$BACKEND" = postgresql ]; then
+	cat > "$TOP/remove-derived" <<EOF
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \\
+	-U "$PG_USER" -d crash -c "
+DELETE FROM requests WHERE user_id = (SELECT id FROM users WHERE address = '$PERSON_USER');
+DELETE FROM busy_periods WHERE user_id = (SELECT id FROM users WHERE address = '$PERSON_USER')"
+EOF
+else
+	_s=$TOP/crash/store/$PERSON_USER
+	cat > "$TOP/remove-derived" <<EOF
+rm -rf "$_s/requests" "$_s/freebusy" "$_s/freebusy-other" "$_s/freebusy-offers"
+EOF
+fi
 
 # the reference: no kills
 while read -r m; do
@@ -109,7 +137,6 @@ TOP, SHIM, ADMIN, USER = os.environ["TOP"], os.environ["SHIM"], os.environ["ADMI
 MSG, KILLS = os.environ["PERSON_MSG"], int(os.environ["KILLS"])
 rng = random.Random(int(os.environ["SEED"]))
 conf = TOP + "/crash/imip.conf"
-store = TOP + "/crash/store/" + USER
 report = open(TOP + "/crash.report", "w")
 def die(text):
     report.write(text + "\n"); report.close(); sys.exit(1)
@@ -130,7 +157,6 @@ def check(tag):
             for field in line.split("\t"):
                 if field.startswith("."):
                     die("after kill %s: imip-admin %s lists a temporary file: %r" % (tag, cmd, line))
-DERIVED = ("requests", "freebusy", "freebusy-other", "freebusy-offers")
 order = open(TOP + "/order").read().split()
 # a message's usual running time, for the delays
 durations = {}
@@ -162,8 +188,9 @@ while True:
             if kills % 50 == 0:
                 state(tag)
             if kills % 25 == 0:
-                for f in DERIVED:
-                    subprocess.run(["rm", "-rf", store + "/" + f])
+                r = subprocess.run(["sh", TOP + "/remove-derived"], capture_output=True, text=True)
+                if r.returncode != 0:
+                    die("after kill %s: removing the derived data failed: %s" % (tag, r.stderr))
                 r = admin("rebuild", USER)
                 if r.returncode != 0:
                     die("after kill %s: imip-admin rebuild exit %d: %s" % (tag, r.returncode, r.stderr))
@@ -184,8 +211,8 @@ read -r summary < "$TOP/crash.report"
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/crash.state"
 diff -u "$TOP/serial.state" "$TOP/crash.state" > "$TOP/diff" ||
 	fail "after the kills and retries the store differs from the serial one: $(head -n 40 "$TOP/diff")"
-rm -rf "$TOP/crash/store/$PERSON_USER/requests" "$TOP/crash/store/$PERSON_USER/freebusy" \
-	"$TOP/crash/store/$PERSON_USER/freebusy-other" "$TOP/crash/store/$PERSON_USER/freebusy-offers"
+sh "$TOP/remove-derived" > "$TOP/remove.err" 2>&1 ||
+	fail "removing the derived data: $(cat "$TOP/remove.err")"
 "$ADMIN" -c "$TOP/crash/imip.conf" rebuild "$PERSON_USER" > /dev/null 2> "$TOP/rebuild.err" ||
 	fail "imip-admin rebuild: $(cat "$TOP/rebuild.err")"
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/rebuilt.state"
@@ -214,6 +241,9 @@ if problems:
     sys.exit(1)
 print("entries=%d duplicates=%d" % (len(entries), sum(v - 1 for v in seen.values())))
 PY
+for run in serial crash; do
+	backend_check_used "$TOP/$run/store" "$run" > /dev/null || fail "$run: $BACKEND_ERROR"
+done
 end=$(date +%s)
-echo "PASS crash-safety (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn ($((end - start)) s)"
+echo "PASS $NAME (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn ($((end - start)) s)"
 exit 0
