@@ -97,6 +97,11 @@ void pg_conn_close(struct pg_conn **conn)
 	*conn = NULL;
 }
 
+bool pg_conn_is_open(const struct pg_conn *conn)
+{
+	return PQstatus(conn->pg) == CONNECTION_OK;
+}
+
 const char *pg_conn_last_sqlstate(const struct pg_conn *conn)
 {
 	return conn->sqlstate;

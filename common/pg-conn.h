@@ -27,6 +27,9 @@ int pg_conn_open(const char *conninfo, struct pg_conn **conn_r,
 		 char **error_r);
 /* Close; an open transaction is rolled back. */
 void pg_conn_close(struct pg_conn **conn);
+/* false once the connection is lost (server gone, session ended by the
+   server): such a connection is closed, never used again. */
+bool pg_conn_is_open(const struct pg_conn *conn);
 
 /* Run one statement with `nparams` text parameters ($1 ...; a NULL value
    is SQL NULL).  On success returns 0 and, if res_r is not NULL, the

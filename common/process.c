@@ -868,11 +868,49 @@ static void imip_send_replies(struct handler *h, struct imip_replies *replies)
 	g_ptr_array_free(reports, TRUE);
 }
 
+/* Keep this message's changes before any reply leaves (PostgreSQL: the
+   session's transaction is committed; the file store kept each write
+   already): a reply must never announce a change the store then loses.
+   When they cannot be kept, nothing of what the processing found
+   stands: the outcome is error, no reply is sent, and a retry of the
+   message processes it again (its parts were not recorded as seen). */
+static bool imip_commit_changes(struct handler *h)
+{
+	const char *error;
+	char *reason;
+
+	if (store_user_commit(h->su, &error) == 0)
+		return true;
+	reason = g_strdup_printf("store: %s; the changes of this message "
+				 "were not kept", error);
+	imip_log(h->ctx, IMIP_LOG_ERROR, "%s: %s", h->user, reason);
+	g_ptr_array_remove_range(h->result->outgoing, 0,
+				 h->result->outgoing->len);
+	g_ptr_array_remove_range(h->result->parts, 0, h->result->parts->len);
+	imip_result_set(h->result, IMIP_OUTCOME_ERROR, reason);
+	g_free(reason);
+	return false;
+}
+
+/* After sending: what the sending changed (the outbox, the parts whose
+   reply failed) is kept too.  If it is not, the replies stay queued and
+   may be sent once more by the next flush; the message's outcome stands. */
+static void imip_commit_sending(struct handler *h)
+{
+	const char *error;
+
+	if (store_user_commit(h->su, &error) < 0)
+		imip_log(h->ctx, IMIP_LOG_ERROR, "%s: store: %s; the outbox "
+			 "changes of this delivery were not kept (replies may "
+			 "be sent again)", h->user, error);
+}
+
 static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 {
 	struct imip_replies replies = { NULL, NULL };
 	char *tzid, *participating;
 	char *error = NULL;
+	bool kept;
 	int r;
 
 	r = ctx->store == NULL ? -1 :
@@ -907,12 +945,17 @@ static void imip_process_user(struct imip_ctx *ctx, struct handler *h)
 
 		imip_publish_if_changed(h);
 	}
+	kept = imip_commit_changes(h);
 	/* also when this message made no reply: earlier ones may wait */
-	if (ctx->send != NULL)
+	if (kept && ctx->send != NULL) {
 		imip_send_replies(h, &replies);
+		imip_commit_sending(h);
+	}
 	if (g_strcmp0(participating, "no") != 0) {
 		imip_result_combine(h->result);
-		if (h->role == IMIP_ROLE_PERSON)
+		/* nothing kept: the message is delivered as it came, as
+		   when the store cannot be opened */
+		if (kept && h->role == IMIP_ROLE_PERSON)
 			imip_compose_mailbox(h);
 	}
 	if (replies.done != NULL) {

@@ -1512,21 +1512,57 @@ static int store_file_pref_list(struct store_user *su, GPtrArray *names_r)
 	return ret;
 }
 
+/* static_dir/<user>/freebusy, the file a web server serves: written
+   (or removed when text is NULL) the same way by both backends, so that
+   a site moving to PostgreSQL keeps its web server's setup. */
+int store_file_publish(const char *static_dir, const char *user,
+		       const char *text, enum atomic_file_sync sync,
+		       char **error_r)
+{
+	char *enc, *dir, *path;
+	int ret = 0;
+
+	if (store_file_encode_short(NULL, "address", user, &enc) < 0) {
+		*error_r = g_strdup_printf("address too long for a published "
+					   "file (%zu bytes)", strlen(user));
+		return -1;
+	}
+	dir = g_build_filename(static_dir, enc, NULL);
+	path = g_build_filename(dir, "freebusy", NULL);
+	if (text == NULL) {
+		if (unlink(path) == 0)
+			ret = atomic_file_sync_dir(dir, error_r);
+		else if (errno != ENOENT && errno != ENOTDIR) {
+			*error_r = g_strdup_printf("cannot remove %s: %s",
+						   path, g_strerror(errno));
+			ret = -1;
+		}
+	} else if (g_mkdir_with_parents(dir, STORE_FILE_DIR_MODE) < 0) {
+		*error_r = g_strdup_printf("cannot create directory %s: %s",
+					   dir, g_strerror(errno));
+		ret = -1;
+	} else {
+		ret = atomic_file_write(path, text, strlen(text),
+					STORE_FILE_MODE, sync, error_r);
+	}
+	g_free(enc);
+	g_free(dir);
+	g_free(path);
+	return ret < 0 ? -1 : 0;
+}
+
 static int store_file_static_write(struct store_user *su, const char *text)
 {
-	char *path = g_build_filename(store_file_of(su)->static_dir,
-				      store_file_user_of(su)->user_enc,
-				      "freebusy", NULL);
-	int ret;
+	char *error = NULL;
 
-	if (text == NULL)
-		ret = store_file_unlink(su, path) < 0 ? -1 : 0;
-	else
-		ret = store_file_write(su, path, text, strlen(text),
-				       STORE_FILE_DERIVED) < 0 ?
-			-1 : 0;
-	g_free(path);
-	return ret;
+	if (store_file_publish(store_file_of(su)->static_dir, su->user, text,
+			       store_file_sync_for(su, STORE_FILE_DERIVED),
+			       &error) < 0) {
+		store_user_set_error(su, "%s", error);
+		g_free(error);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- registration -------------------------------------------------------- */

@@ -2,7 +2,8 @@
 #define IMIP_STORE_FILE_H
 
 /* What the parts of the file backend (store-file.c, store-file-fb.c)
-   share beyond the backend interface of store-private.h. */
+   share beyond the backend interface of store-private.h, and the
+   published file that the PostgreSQL backend writes too. */
 
 #include "atomic-file.h"
 
@@ -24,5 +25,12 @@ enum atomic_file_sync store_file_sync_for(struct store_user *su,
    missing directory has none.  0, or -1 with the session's error. */
 int store_file_list_dir(struct store_user *su, const char *dir,
 			GPtrArray *names);
+
+/* Write static_dir/<user>/freebusy (docs/store.md 5), or remove it when
+   text is NULL (a missing file is no error).  `user` is the normalised
+   address.  0, or -1 with *error_r (g_free it). */
+int store_file_publish(const char *static_dir, const char *user,
+		       const char *text, enum atomic_file_sync sync,
+		       char **error_r);
 
 #endif

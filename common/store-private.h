@@ -19,8 +19,13 @@ struct store_vfuncs {
 	int (*user_open)(struct store *store, const char *user,
 			 enum store_open_flags flags,
 			 struct store_user **su_r, char **error_r);
-	/* Releases the lock and frees the backend's part of su. */
+	/* Ends the session (a writer's changes kept, a reader's
+	   transaction ended), releases the lock and frees the backend's
+	   part of su.  su->user is already freed. */
 	void (*user_close)(struct store_user *su);
+	/* Keep what the writer session changed so far (store_user_commit);
+	   NULL when every write is kept as it is made (the file store). */
+	int (*commit)(struct store_user *su);
 
 	int (*object_get)(struct store_user *su, const char *uid,
 			  const char *rid, enum store_state *state_r,
@@ -122,5 +127,10 @@ int store_user_set_error(struct store_user *su, const char *fmt, ...)
 /* The file backend (store-file.c). */
 int store_file_init(const struct imip_config *config, struct store **store_r,
 		    char **error_r);
+/* The PostgreSQL backend (store-pg.c, store-pg.h), with libpq only. */
+#ifdef IMIP_HAVE_POSTGRESQL
+int store_pg_init(const struct imip_config *config, struct store **store_r,
+		  char **error_r);
+#endif
 
 #endif

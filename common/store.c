@@ -49,15 +49,19 @@ static bool store_user_writable(struct store_user *su, const char **error_r)
 int store_open(const struct imip_config *config, struct store **store_r,
 	       char **error_r)
 {
-	/* The PostgreSQL backend is not written yet (docs/postgresql.md):
-	   refuse rather than quietly keep the calendars in files on one host
-	   while the administrator believes every host shares them. */
 	if (config->store_backend == IMIP_STORE_BACKEND_POSTGRESQL) {
-		*error_r = g_strdup("store_backend = postgresql is not "
-				    "implemented yet (only imip-admin "
-				    "db-upgrade uses the database)");
+#ifdef IMIP_HAVE_POSTGRESQL
+		return store_pg_init(config, store_r, error_r);
+#else
+		/* refuse rather than quietly keep the calendars in files on
+		   one host while the administrator believes every host
+		   shares them */
+		*error_r = g_strdup("store_backend = postgresql, but this "
+				    "imip-agent was built without libpq "
+				    "(meson option postgresql)");
 		*store_r = NULL;
 		return -1;
+#endif
 	}
 	return store_file_init(config, store_r, error_r);
 }
@@ -176,6 +180,20 @@ void store_user_close(struct store_user **su)
 const char *store_user_name(const struct store_user *su)
 {
 	return su->user;
+}
+
+int store_user_commit(struct store_user *su, const char **error_r)
+{
+	int ret;
+
+	if ((su->flags & STORE_OPEN_READONLY) != 0 ||
+	    su->store->v->commit == NULL)
+		return 0;
+	ret = su->store->v->commit(su);
+	/* what the cache holds may be what was just rolled back */
+	if (ret < 0)
+		g_hash_table_remove_all(su->object_cache);
+	return store_user_result(su, ret, error_r);
 }
 
 bool store_user_interrupted(const struct store_user *su)

@@ -1,13 +1,16 @@
 #ifndef IMIP_STORE_H
 #define IMIP_STORE_H
 
-/* The store interface (DESIGN.md section 5).  One backend today (file,
-   store-file.c); PostgreSQL implements the same calls later
-   (store-private.h holds the vtable).
+/* The store interface (DESIGN.md section 5).  Two backends: files
+   (store-file.c, docs/store.md) and PostgreSQL (store-pg.c,
+   docs/postgresql.md); store-private.h holds the vtable.
 
    Everything happens inside a user session: store_user_open() takes the
    user's lock (an exclusive one for writers) and holds it for the whole
    read-decide-write of one message; store_user_close() releases it.
+   A writer's changes are kept by store_user_commit() (and by
+   store_user_close()): the file store keeps each write as it is made,
+   PostgreSQL keeps a session's writes in one transaction until then.
    Stored calendar objects are the truth; free/busy tables and the request
    list are derived (imip-admin rebuild recomputes them).
 
@@ -66,12 +69,24 @@ int store_list_users(struct store *store, GPtrArray *users_r,
 /* `user` is a normalised address.  Returns 1 when opened, 0 when the user
    has no store and STORE_OPEN_CREATE was not given, -1 on error.
    Blocks until the lock is free (a lock of a killed process is released by
-   the kernel: flock(2)). */
+   the kernel: flock(2), or by PostgreSQL with the connection). */
 int store_user_open(struct store *store, const char *user,
 		    enum store_open_flags flags, struct store_user **su_r,
 		    char **error_r);
+/* Ends the session: a writer's changes not committed yet are committed
+   (a failure there is not reported: call store_user_commit() first when
+   it matters), a reader's transaction ends. */
 void store_user_close(struct store_user **su);
 const char *store_user_name(const struct store_user *su);
+
+/* Keep what this writer session changed so far, before telling anyone
+   about it (a reply, an exit status): PostgreSQL commits the
+   session's transaction and opens the next one, keeping the user's
+   lock.  -1 when the changes were not kept (a statement of the session
+   failed earlier, the database went away): nothing written since the
+   previous commit is stored.  0 for a reader and for the file store,
+   whose writes are kept as they are made. */
+int store_user_commit(struct store_user *su, const char **error_r);
 
 /* true in a writer session (not STORE_OPEN_READONLY) when the previous
    writer of this user did not close its session: it was killed, or the

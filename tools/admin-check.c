@@ -254,6 +254,11 @@ static int check_sandbox_open(struct admin *a, const char *user,
 		check_sandbox_close(sb);
 		return -1;
 	}
+	/* the sandbox is files, whatever the site's store: a check must
+	   never write into the site's database (with store_backend =
+	   postgresql the user's state is not copied yet: the check starts
+	   from an empty store) */
+	sb->config->store_backend = IMIP_STORE_BACKEND_FILE;
 	check_sandbox_dir(&sb->config->store_dir, sb->root, "store");
 	check_sandbox_dir(&sb->config->preferences_dir, sb->root, "preferences");
 	check_sandbox_dir(&sb->config->journal_dir, sb->root, "journal");

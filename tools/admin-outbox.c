@@ -144,7 +144,9 @@ static int admin_send_user(struct admin *a, const char *address)
 		admin_field(line, r->error);
 		admin_line(line);
 	}
-	store_user_close(&su);
+	/* the lines above say what was sent; a failure here means the
+	   outbox does not know it, and the next run sends those again */
+	ret = admin_user_close(&su, ret);
 	g_string_free(line, TRUE);
 	g_ptr_array_free(reports, TRUE);
 	return ret;

@@ -35,6 +35,10 @@ void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
    STORE_OPEN_READONLY); returns an exit status, errors printed. */
 int admin_user_open(struct admin *a, const char *address,
 		    enum store_open_flags flags, struct store_user **su_r);
+/* Close a session, keeping a writer's changes first (store_user_commit:
+   the PostgreSQL store's transaction); returns `ret`, or ADMIN_EX_IOERR
+   with the error printed when the changes could not be kept. */
+int admin_user_close(struct store_user **su, int ret);
 
 /* A field of tab-separated output ("-" for a missing value, no tab or
    line break inside), and the line ended and printed. */

@@ -121,6 +121,19 @@ int admin_user_open(struct admin *a, const char *address,
 	return ADMIN_EX_OK;
 }
 
+int admin_user_close(struct store_user **su, int ret)
+{
+	const char *error;
+
+	if (*su != NULL && store_user_commit(*su, &error) < 0) {
+		admin_error("%s: changes not kept: %s", store_user_name(*su),
+			    error);
+		ret = ADMIN_EX_IOERR;
+	}
+	store_user_close(su);
+	return ret;
+}
+
 static icaltimezone *admin_user_zone(struct admin *a, struct store_user *su)
 {
 	char *tzid = prefs_get(a->config, su, "TZID");
@@ -145,7 +158,7 @@ static int cmd_init_user(struct admin *a)
 		return ADMIN_EX_USAGE;
 	ret = admin_user_open(a, a->argv[0], STORE_OPEN_CREATE, &su);
 	if (ret == ADMIN_EX_OK)
-		store_user_close(&su);
+		ret = admin_user_close(&su, ret);
 	return ret;
 }
 
@@ -224,8 +237,7 @@ static int cmd_pref(struct admin *a)
 	} else if (store_pref_set(su, def->name, a->argv[2], &error) < 0) {
 		ret = admin_store_failed(error);
 	}
-	store_user_close(&su);
-	return ret;
+	return admin_user_close(&su, ret);
 }
 
 /* The first VEVENT (or VFREEBUSY) of a stored text, with its VCALENDAR. */
@@ -518,8 +530,7 @@ static int admin_rebuild_user(struct admin *a, const char *address, bool publish
 			derive_rebuild(&p, &error);
 	if (r < 0)
 		ret = admin_store_failed(error);
-	store_user_close(&su);
-	return ret;
+	return admin_user_close(&su, ret);
 }
 
 static int admin_rebuild_all(struct admin *a)

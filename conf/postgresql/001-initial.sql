@@ -16,6 +16,10 @@
 --   * `rid` is '' for the master or the whole non-recurring event (a
 --     normalised RECURRENCE-ID is never empty), so that it can be part
 --     of a primary key;
+--   * a UID comes from the sender and may be of any length, longer than
+--     a btree index entry may be (about 2.7 kB): the keys use its
+--     SHA-256 (`uid_key`, computed by imip_key() below) in its place,
+--     as the file store hashes a long UID into a file name;
 --   * calendar objects and counter-proposals are text, exactly as
 --     composed or received: the agent only stores calendar parts that
 --     are valid UTF-8 without NUL bytes, and the database must use the
@@ -23,27 +27,28 @@
 --     included) and stays readable with psql and in a pg_dump;
 --   * times are timestamptz (UTC in, UTC out).
 --
--- Locking: one processing (the read-decide-write of one message) is one
--- transaction at READ COMMITTED that first locks the user's row:
+-- Locking (common/store-pg.h): one processing (the read-decide-write
+-- of one message) is one session on one connection.  A writer first
+-- takes a session-level advisory lock on the user,
 --
---     SELECT id FROM users WHERE address = $1 FOR NO KEY UPDATE  -- writer
---     SELECT id FROM users WHERE address = $1 FOR SHARE          -- reader
+--     SELECT pg_advisory_lock(hashtextextended('imip-user:' || $1, 0))
 --
--- (a writer that may create the user first runs INSERT ... ON CONFLICT
--- (address) DO NOTHING).  The row lock is the file store's flock(2) on
--- <user>/.lock (section 6): writers of one user run one after the
--- other, readers share, different users run in parallel, and the lock
--- goes with the transaction, also when a client dies.  A row lock rather
--- than pg_advisory_xact_lock(hashtext(address)): the row must exist
--- anyway (it says the user has a store), two users never share a lock
--- as they would when their hashes collide, and pg_locks names the row.
--- FOR NO KEY UPDATE, not FOR UPDATE: it excludes the other writers and
--- the readers just the same, but not the FOR KEY SHARE locks the
--- foreign keys take.  READ COMMITTED, not REPEATABLE READ: each
--- statement after the lock sees what the previous holder committed.
+-- then works in transactions at READ COMMITTED: the first holds the
+-- message's changes and is committed before any reply leaves; the
+-- lock outlives that commit, so the replies are still sent by one host
+-- at a time, and goes with pg_advisory_unlock_all() at the end of the
+-- session, or with the connection when a client dies.  The advisory
+-- lock is the file store's flock(2) on <user>/.lock (section 6):
+-- writers of one user run one after the other, different users in
+-- parallel (two users whose hashes collide merely wait for each other).
+-- An advisory lock rather than a lock on the user's row: it can be
+-- taken before the row exists (a first delivery creates it) and kept
+-- across commits.  A reader (imip-admin events, a resource reading a
+-- delegator) takes no lock: its transaction is REPEATABLE READ READ
+-- ONLY and sees one committed state, never a writer's half.
 --
--- Quota journals (section 7) are locked the same way through their row
--- of `quotas`, always exclusively and always after the user's lock (a
+-- Quota journals (section 7) are locked through their row of `quotas`
+-- (SELECT ... FOR NO KEY UPDATE), always after the user's lock (a
 -- resource takes its own lock first), so two resources sharing a quota
 -- cannot deadlock.  `imip-admin db-upgrade` serialises itself with
 -- pg_advisory_xact_lock, outside these tables.
@@ -65,7 +70,15 @@ CREATE TABLE schema_version (
 	applied timestamptz NOT NULL DEFAULT now()
 );
 
--- Calendar users that have a store; the row is also their lock (above).
+-- A long value as an index key: the SHA-256 of its UTF-8 bytes.  A
+-- function so that generated columns may use it (convert_to is only
+-- STABLE, as encodings could change; the database's is UTF8, checked
+-- above, so the result never changes).
+CREATE FUNCTION imip_key(value text) RETURNS bytea
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	AS $$ SELECT sha256(convert_to(value, 'UTF8')) $$;
+
+-- Calendar users that have a store (the first writer creates the row).
 CREATE TABLE users (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	address text NOT NULL UNIQUE CHECK (address <> ''),
@@ -78,11 +91,12 @@ CREATE TABLE users (
 CREATE TABLE objects (
 	user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE,
 	uid text NOT NULL,
+	uid_key bytea NOT NULL GENERATED ALWAYS AS (imip_key(uid)) STORED,
 	rid text NOT NULL DEFAULT '',		-- '' = master / whole event
 	state text NOT NULL CHECK (state IN ('active', 'cancelled')),
 	data text NOT NULL,			-- the VCALENDAR text
 	modified timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (user_id, uid, rid)
+	PRIMARY KEY (user_id, uid_key, rid)
 );
 
 -- COUNTERs received (section 3, counters/): one per attendee and
@@ -90,31 +104,40 @@ CREATE TABLE objects (
 CREATE TABLE counters (
 	user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE,
 	uid text NOT NULL,
+	uid_key bytea NOT NULL GENERATED ALWAYS AS (imip_key(uid)) STORED,
 	rid text NOT NULL DEFAULT '',
 	attendee text NOT NULL CHECK (attendee <> ''),
 	data text NOT NULL,			-- the COUNTER's VCALENDAR text
 	received timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (user_id, uid, rid, attendee)
+	PRIMARY KEY (user_id, uid_key, rid, attendee)
 );
 
 -- Requests waiting for the user's answer (section 3.1).  What arrives
 -- can be derived from the objects and the counters; the table is kept
--- as a cache of that list, rewritten by the agent, in arrival order.
+-- as a cache of that list, which the agent reads and rewrites whole
+-- (store_requests_write): `position` keeps the list's order, and one
+-- (uid, rid) may be there twice with different kinds (a request and a
+-- counter-proposal).
 CREATE TABLE requests (
 	user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	position integer NOT NULL CHECK (position >= 0),
 	uid text NOT NULL,
 	rid text NOT NULL DEFAULT '',
-	kind text NOT NULL CHECK (kind IN ('request', 'counter', 'add', 'refresh')),
-	arrival bigint GENERATED ALWAYS AS IDENTITY,	-- arrival order
-	PRIMARY KEY (user_id, uid, rid)
+	kind text NOT NULL CHECK (kind <> ''),	-- request, counter, add, refresh
+	PRIMARY KEY (user_id, position)
 );
 
 -- Calendar parts already processed (section 3.2), so that a message
--- delivered twice changes nothing; entries older than 90 days go.
+-- delivered twice changes nothing, with the outcome and reason of that
+-- first processing (a duplicate reports them; NULL when not recorded).
+-- A new entry replaces the one of the same digest; entries older than
+-- 90 days go when one is added.
 CREATE TABLE seen (
 	user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE,
-	digest text NOT NULL CHECK (digest ~ '^[0-9a-f]{64}$'),	-- SHA-256
+	digest text NOT NULL CHECK (digest <> ''),	-- hex SHA-256 of the part
 	processed timestamptz NOT NULL,
+	outcome text,				-- added, updated, ..., error
+	reason text,
 	PRIMARY KEY (user_id, digest)
 );
 CREATE INDEX seen_expiry ON seen (user_id, processed);
@@ -154,26 +177,23 @@ CREATE INDEX busy_window
 	ON busy_periods (user_id, fb_table, other, start_at, end_at);
 CREATE INDEX busy_uid ON busy_periods (user_id, uid);
 
--- Replies composed but not yet handed to the MTA.  The agent writes a
--- reply here in the transaction that records the processing, and sends
--- it after the commit; a reply whose sending failed stays pending and is
--- retried, so a crash between commit and send loses no reply, and a
--- replayed message (seen) adds none.
+-- The outbox (section 3.4, outbox.h): replies composed but not yet
+-- handed to the MTA (queue 'queued'), and those given up ('failed').
+-- The agent writes a reply here in the transaction that records the
+-- processing, commits, then sends it and removes it; a reply whose
+-- sending failed stays queued and is retried, so a crash between commit
+-- and send loses no reply, and a replayed message (seen) adds none.
+-- An entry is opaque to the store: outbox.c's header block (recipient,
+-- attempts, last error) and the message, as bytes, named by outbox.c
+-- (hex digits).
 CREATE TABLE outbox (
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE,
-	created timestamptz NOT NULL DEFAULT now(),
-	sender text NOT NULL,			-- envelope sender
-	recipients text[] NOT NULL CHECK (cardinality(recipients) > 0),
-	message bytea NOT NULL,			-- the RFC 5322 message as sent
-	state text NOT NULL DEFAULT 'pending'
-		CHECK (state IN ('pending', 'sent', 'failed')),
-	attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-	last_attempt timestamptz,
-	last_error text
+	queue text NOT NULL CHECK (queue IN ('queued', 'failed')),
+	name text NOT NULL CHECK (name ~ '^[0-9A-Fa-f]{1,128}$'),
+	data bytea NOT NULL,
+	written timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (user_id, queue, name)
 );
-CREATE INDEX outbox_pending ON outbox (user_id, created)
-	WHERE state = 'pending';
 
 -- Per-user preferences (section 4; imip-preferences(5)): the value
 -- without the final newline, several lines for acl and
@@ -187,6 +207,9 @@ CREATE TABLE preferences (
 
 -- Published free/busy (section 5): the VCALENDAR a web server serves
 -- for the user, present only while the user shares and publishes it.
+-- Written in the processing's transaction; the agent also writes the
+-- file static_dir/<user>/freebusy, as the file store does, for a web
+-- server that serves files.
 CREATE TABLE published_freebusy (
 	user_id bigint PRIMARY KEY REFERENCES users ON DELETE CASCADE,
 	data text NOT NULL,
