@@ -72,6 +72,7 @@ for run in parallel serial; do
 done
 
 # parallel: the workers start together and each walks its own list
+workers=
 w=0
 while [ $w -lt $WORKERS ]; do
 	(
@@ -82,9 +83,13 @@ while [ $w -lt $WORKERS ]; do
 			i=$((i + 1))
 		done
 	) &
+	workers="$workers $!"
 	w=$((w + 1))
 done
-wait
+# by PID: a bare `wait` would also wait for the PostgreSQL server
+for p in $workers; do
+	wait "$p"
+done
 par_end=$(date +%s)
 
 # serial: the canonical order

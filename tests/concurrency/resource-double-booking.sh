@@ -110,6 +110,7 @@ END:VCALENDAR
             f.write(text)
 EOF
 
+	workers=
 	w=0
 	while [ $w -lt $WORKERS ]; do
 		(
@@ -124,9 +125,13 @@ EOF
 				i=$((i + 1))
 			done
 		) &
+		workers="$workers $!"
 		w=$((w + 1))
 	done
-	wait
+	# by PID: a bare `wait` would also wait for the PostgreSQL server
+	for p in $workers; do
+		wait "$p"
+	done
 
 	"$ADMIN" -c "$dir/imip.conf" freebusy "$ROOM" > "$dir/freebusy" || {
 		echo "FAIL capacity $capacity: imip-admin freebusy failed"; failed=1; return; }
