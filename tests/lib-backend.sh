@@ -25,7 +25,8 @@
 # backend_conf CONF NAME: for postgresql, creates the database NAME (a copy
 #   of the upgraded template: one database per store a test compares) and
 #   appends store_backend and store_conninfo to CONF; for file, nothing
-#   (CONF's store_dir is the store).  NAME: [a-z0-9_]+.
+#   (CONF's store_dir is the store).  NAME: [a-z0-9_]+.  A NAME created
+#   before is shared: two configurations (two hosts) on one store.
 # backend_conninfo NAME: the store_conninfo of database NAME.
 # backend_psql NAME SQL: SQL as the superuser in database NAME (unaligned,
 #   '|'-separated, no header; status 0 only if every statement succeeded).
@@ -89,7 +90,8 @@ backend_conf() {
 	# TEMPLATE copies the upgraded schema (tables owned by PG_ROLE) in a
 	# fraction of the time db-upgrade takes; nobody may be connected to
 	# the template meanwhile, and nobody is: it only served db-upgrade.
-	if ! "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" \
+	if [ "$(backend_psql postgres "SELECT 1 FROM pg_database WHERE datname = '$2'")" != 1 ] &&
+		! "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" \
 		-p "$PG_PORT" -U "$PG_USER" -d postgres \
 		-c "CREATE DATABASE $2 OWNER $PG_ROLE TEMPLATE $PG_DATABASE" \
 		> "$PG_DIR/createdb-$2.log" 2>&1; then
