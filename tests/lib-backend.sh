@@ -115,7 +115,7 @@ backend_user_lock_sql() {
 backend_check_used() {
 	[ "$BACKEND" = postgresql ] || return 0
 	if [ -n "$(ls -A "$1" 2>/dev/null)" ]; then
-		BACKEND_ERROR="the file store $1 was written: $(ls -A "$1" | head -n 3)"
+		BACKEND_ERROR="the file store $1 was written: $(find "$1" -mindepth 1 | head -n 3)"
 		return 1
 	fi
 	_be_n=$(backend_psql "$2" "SELECT (SELECT count(*) FROM users) || ' users, ' ||

@@ -33,6 +33,7 @@ PER_WORKER=25
 . "$SRC/tests/integration/lib-dovecot.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
 # the plugin connects as Dovecot's mail user
+# shellcheck disable=SC2034  # read by lib-postgresql.sh
 PG_SOCKET_MODE=0755
 . "$SRC/tests/lib-backend.sh"
 NAME="dovecot-lmtp-parallel$BACKEND_LABEL"

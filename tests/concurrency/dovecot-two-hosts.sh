@@ -51,6 +51,7 @@ ROOM=resource-room-confroom@example.com
 . "$SRC/tests/integration/lib-dovecot.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
 # the plugin connects as Dovecot's mail user
+# shellcheck disable=SC2034  # read by lib-postgresql.sh
 PG_SOCKET_MODE=0755
 IMIP_TEST_BACKEND=postgresql
 . "$SRC/tests/lib-backend.sh"
@@ -103,10 +104,10 @@ for run in host-a serial; do
 	person_setup "$T/$run/imip.conf" "$SHIM" 2> "$T/$run.setup.err" ||
 		fail "$run: the user's own events: $(cat "$T/$run.setup.err")"
 done
-"$ADMIN" -c "$T/host-a/imip.conf" init-user "$ROOM" > /dev/null &&
-	"$ADMIN" -c "$T/host-b/imip.conf" pref "$ROOM" scheduling_function \
-		"schedule_in_freebusy 1" > /dev/null ||
-	fail "imip-admin: the room's set-up failed"
+"$ADMIN" -c "$T/host-a/imip.conf" init-user "$ROOM" > /dev/null ||
+	fail "imip-admin init-user $ROOM failed"
+"$ADMIN" -c "$T/host-b/imip.conf" pref "$ROOM" scheduling_function \
+	"schedule_in_freebusy 1" > /dev/null || fail "imip-admin pref $ROOM failed"
 
 # the booking requests: client W, number I asks for slot I mod SLOTS
 ROOM_MSG=$T/room-msg
@@ -142,6 +143,7 @@ host_start() {
 	DOVECOT_DIR=$T/dovecot-$1
 	mkdir -p "$DOVECOT_DIR" "$T/capture-$1/out"
 	chmod 1777 "$T/capture-$1/out"
+	# shellcheck disable=SC2016  # the script's own $* and $f
 	printf '#!/bin/sh\nf=$(mktemp "%s/msg.XXXXXX") || exit 75\n{ echo "ARGS: $*"; cat; } > "$f"\nexit 0\n' \
 		"$T/capture-$1/out" > "$T/capture-$1/sendmail"
 	chmod 755 "$T/capture-$1" "$T/capture-$1/sendmail"
