@@ -14,6 +14,7 @@
 
 enum config_type {
 	CONFIG_TYPE_PATH,	/* absolute path */
+	CONFIG_TYPE_PATH_OR_NONE,	/* absolute path, or empty for none */
 	CONFIG_TYPE_ADDRESS,	/* a mail address, normalised */
 	CONFIG_TYPE_HOSTPORT,	/* host:port, or empty for unset */
 	CONFIG_TYPE_DOMAINS,	/* list separated by commas and/or spaces */
@@ -86,7 +87,7 @@ static const struct config_key config_keys[] = {
 		      "expected optimized or always"),
 	CONFIG_KEY("preferences_dir", CONFIG_TYPE_PATH, preferences_dir, 0),
 	CONFIG_KEY("journal_dir", CONFIG_TYPE_PATH, journal_dir, 0),
-	CONFIG_KEY("static_dir", CONFIG_TYPE_PATH, static_dir, 0),
+	CONFIG_KEY("static_dir", CONFIG_TYPE_PATH_OR_NONE, static_dir, 0),
 	CONFIG_KEY("calendar_sender", CONFIG_TYPE_ADDRESS, calendar_sender, 0),
 	CONFIG_KEY("sendmail_path", CONFIG_TYPE_PATH, sendmail_path, 0),
 	CONFIG_KEY("submission_host", CONFIG_TYPE_HOSTPORT, submission_host,
@@ -655,6 +656,7 @@ static bool config_set_value(struct imip_config *config,
 	char *addr;
 
 	if (*value == '\0' && key->type != CONFIG_TYPE_HOSTPORT &&
+	    key->type != CONFIG_TYPE_PATH_OR_NONE &&
 	    key->type != CONFIG_TYPE_DOMAINS &&
 	    key->type != CONFIG_TYPE_ADDRESSES &&
 	    key->type != CONFIG_TYPE_AUTHSERV_IDS &&
@@ -663,6 +665,13 @@ static bool config_set_value(struct imip_config *config,
 		return false;
 	}
 	switch (key->type) {
+	case CONFIG_TYPE_PATH_OR_NONE:
+		if (*value == '\0') {
+			g_free(*str_field);
+			*str_field = NULL;
+			return true;
+		}
+		/* fall through */
 	case CONFIG_TYPE_PATH:
 		if (!g_path_is_absolute(value)) {
 			*error_r = "must be an absolute path";

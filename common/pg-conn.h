@@ -3,9 +3,10 @@
 
 /* A connection to the PostgreSQL store (docs/postgresql.md), a thin layer
    over libpq: statements always take their values as parameters (never
-   pasted into SQL text), errors come back as strings, and one processing
-   is one transaction that starts by locking the user's row
-   (conf/postgresql/001-initial.sql explains the lock).
+   pasted into SQL text), errors come back as strings, transactions and
+   row locks.  The store's sessions (store-pg.h) lock a user with an
+   advisory lock instead, which can outlive a commit
+   (conf/postgresql/001-initial.sql explains the locks).
 
    Built only with libpq (meson option postgresql; IMIP_HAVE_POSTGRESQL).
    Return convention as in store.h: -1 error with *error_r (g_free it),
@@ -63,7 +64,8 @@ enum pg_lock_flags {
 	PG_LOCK_SHARED = 0x02,	/* a reader: shares with other readers */
 };
 
-/* Lock the user's row until the transaction ends (inside
+/* Lock the user's row until the transaction ends (not what the store's
+   sessions use: store-pg.h; inside
    pg_conn_begin/commit): exclusive, or shared with PG_LOCK_SHARED.
    `user` is a normalised address.  Returns 1 with the user's id, 0 when
    the user has no store and PG_LOCK_CREATE was not given, -1 on error

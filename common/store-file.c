@@ -1162,6 +1162,33 @@ static int store_file_seen_add(struct store_user *su, const char *digest,
 	return ret < 0 ? -1 : 0;
 }
 
+/* The entries in file order, which is the order they were recorded in
+   (seen_add appends); damaged lines are left out, as seen_add drops
+   them. */
+static int store_file_seen_list(struct store_user *su, GPtrArray *entries_r)
+{
+	char **lines;
+	int ret = store_file_seen_read(su, &lines);
+
+	if (ret <= 0)
+		return ret;
+	for (char **l = lines; *l != NULL; l++) {
+		const char *tab = strchr(*l, '\t');
+		struct store_seen *e;
+		time_t t;
+
+		if (tab == NULL || tab == *l || !store_file_seen_time(*l, &t))
+			continue;
+		e = g_new0(struct store_seen, 1);
+		e->digest = g_strndup(*l, tab - *l);
+		e->processed = t;
+		store_file_seen_note(*l, &e->outcome, &e->reason);
+		g_ptr_array_add(entries_r, e);
+	}
+	g_strfreev(lines);
+	return 0;
+}
+
 /* --- outbox -------------------------------------------------------------- */
 
 /* outbox/<name> and outbox/failed/<name>; names are hex (store.c checks),
@@ -1512,6 +1539,22 @@ static int store_file_pref_list(struct store_user *su, GPtrArray *names_r)
 	return ret;
 }
 
+static char *store_file_static_path(struct store_user *su)
+{
+	return g_build_filename(store_file_of(su)->static_dir,
+				store_file_user_of(su)->user_enc, "freebusy",
+				NULL);
+}
+
+static int store_file_static_read(struct store_user *su, char **text_r)
+{
+	char *path = store_file_static_path(su);
+	int ret = store_file_read(su, path, text_r, NULL);
+
+	g_free(path);
+	return ret;
+}
+
 /* static_dir/<user>/freebusy, the file a web server serves: written
    (or removed when text is NULL) the same way by both backends, so that
    a site moving to PostgreSQL keeps its web server's setup. */
@@ -1594,8 +1637,10 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.pref_unset = store_file_pref_unset,
 	.pref_list = store_file_pref_list,
 	.static_write = store_file_static_write,
+	.static_read = store_file_static_read,
 	.seen_check = store_file_seen_check,
 	.seen_add = store_file_seen_add,
+	.seen_list = store_file_seen_list,
 	.outbox_put = store_file_outbox_put,
 	.outbox_get = store_file_outbox_get,
 	.outbox_list = store_file_outbox_list,
@@ -1608,10 +1653,14 @@ int store_file_init(const struct imip_config *config, struct store **store_r,
 {
 	struct store_file *fs;
 
-	if (config->store_dir == NULL || config->preferences_dir == NULL ||
-	    config->static_dir == NULL) {
-		*error_r = g_strdup("store_dir, preferences_dir and static_dir "
-				    "must be set");
+	if (config->store_dir == NULL || config->preferences_dir == NULL) {
+		*error_r = g_strdup("store_dir and preferences_dir must be set");
+		return -1;
+	}
+	/* the files are the only published free/busy this store has */
+	if (config->static_dir == NULL) {
+		*error_r = g_strdup("static_dir may be empty only with "
+				    "store_backend = postgresql");
 		return -1;
 	}
 	fs = g_new0(struct store_file, 1);

@@ -236,10 +236,11 @@ static void store_pg_user_close(struct store_user *su)
 	bool writer = store_pg_is_writer(su);
 
 	/* A writer's last changes (after its last store_user_commit()) are
-	   kept; a failure has no one left to tell: the caller that cares
-	   committed first.  A reader's transaction is rolled back by
-	   store_pg_conn_release(). */
-	if (writer && pg_conn_in_transaction(pu->conn))
+	   kept unless one of its calls failed since (su->failed: the caller
+	   gave up half way); a failure of this commit has no one left to
+	   tell: the caller that cares committed first.  Whatever is not
+	   committed here is rolled back by store_pg_conn_release(). */
+	if (writer && !su->failed && pg_conn_in_transaction(pu->conn))
 		(void)pg_conn_commit(pu->conn, NULL);
 	store_pg_conn_release(sp, pu->conn, writer);
 	g_free(pu);
@@ -623,6 +624,23 @@ static int store_pg_static_write(struct store_user *su, const char *text)
 	return 0;
 }
 
+static int store_pg_static_read(struct store_user *su, char **text_r)
+{
+	const char *params[] = { store_pg_uid_param(su) };
+	PGresult *res;
+	int ret = 0;
+
+	if (store_pg_exec(su, "SELECT data FROM published_freebusy "
+			  "WHERE user_id = $1", 1, params, &res) < 0)
+		return -1;
+	if (PQntuples(res) == 1) {
+		*text_r = g_strdup(PQgetvalue(res, 0, 0));
+		ret = 1;
+	}
+	PQclear(res);
+	return ret;
+}
+
 /* --- the seen list ------------------------------------------------------- */
 
 static int store_pg_seen_check(struct store_user *su, const char *digest,
@@ -673,6 +691,35 @@ static int store_pg_seen_add(struct store_user *su, const char *digest,
 			     "processed, outcome, reason) VALUES ($1, $2, "
 			     "to_timestamp($3::bigint), $4, $5)", 5, row,
 			     NULL);
+}
+
+/* Oldest first; entries of one second in digest order (the table keeps
+   no order of arrival, and none is needed: recording them again in this
+   order expires nothing). */
+static int store_pg_seen_list(struct store_user *su, GPtrArray *entries_r)
+{
+	const char *params[] = { store_pg_uid_param(su) };
+	PGresult *res;
+
+	if (store_pg_exec(su, "SELECT digest, "
+			  "extract(epoch FROM processed)::bigint, outcome, "
+			  "reason FROM seen WHERE user_id = $1 "
+			  "ORDER BY processed, digest COLLATE \"C\"", 1, params,
+			  &res) < 0)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_seen *e = g_new0(struct store_seen, 1);
+
+		e->digest = g_strdup(PQgetvalue(res, i, 0));
+		e->processed = (time_t)g_ascii_strtoll(PQgetvalue(res, i, 1),
+						       NULL, 10);
+		e->outcome = store_pg_value_or_null(res, i, 2);
+		if (e->outcome != NULL)
+			e->reason = store_pg_value_or_null(res, i, 3);
+		g_ptr_array_add(entries_r, e);
+	}
+	PQclear(res);
+	return 0;
 }
 
 /* --- the outbox ---------------------------------------------------------- */
@@ -800,8 +847,10 @@ static const struct store_vfuncs store_pg_vfuncs = {
 	.pref_unset = store_pg_pref_unset,
 	.pref_list = store_pg_pref_list,
 	.static_write = store_pg_static_write,
+	.static_read = store_pg_static_read,
 	.seen_check = store_pg_seen_check,
 	.seen_add = store_pg_seen_add,
+	.seen_list = store_pg_seen_list,
 	.outbox_put = store_pg_outbox_put,
 	.outbox_get = store_pg_outbox_get,
 	.outbox_list = store_pg_outbox_list,

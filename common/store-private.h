@@ -73,6 +73,7 @@ struct store_vfuncs {
 	int (*pref_list)(struct store_user *su, GPtrArray *names_r);
 
 	int (*static_write)(struct store_user *su, const char *text);
+	int (*static_read)(struct store_user *su, char **text_r);
 
 	/* outcome_r/reason_r may be NULL */
 	int (*seen_check)(struct store_user *su, const char *digest,
@@ -80,6 +81,8 @@ struct store_vfuncs {
 	/* outcome and reason may be NULL */
 	int (*seen_add)(struct store_user *su, const char *digest,
 			time_t now, const char *outcome, const char *reason);
+	/* struct store_seen *, oldest first */
+	int (*seen_list)(struct store_user *su, GPtrArray *entries_r);
 
 	int (*outbox_put)(struct store_user *su,
 			  enum store_outbox_queue queue, const char *name,
@@ -107,6 +110,11 @@ struct store_user {
 	/* Set by the backend's user_open: the last writer session of this
 	   user ended without closing (store_user_interrupted()). */
 	bool interrupted;
+	/* A call of this session failed since its last store_user_commit():
+	   closing it then keeps nothing more (a backend with transactions
+	   rolls back), so a caller that gives up half way leaves no half
+	   of its work behind. */
+	bool failed;
 	/* The last error of this session: what the public calls hand out
 	   through *error_r, valid until the next call. */
 	char *error;

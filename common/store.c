@@ -24,6 +24,8 @@ int store_user_set_error(struct store_user *su, const char *fmt, ...)
 static int store_user_result(struct store_user *su, int ret,
 			     const char **error_r)
 {
+	if (ret < 0)
+		su->failed = true;
 	if (ret < 0 && error_r != NULL)
 		*error_r = su->error != NULL ? su->error : "store error";
 	return ret;
@@ -193,6 +195,8 @@ int store_user_commit(struct store_user *su, const char **error_r)
 	/* what the cache holds may be what was just rolled back */
 	if (ret < 0)
 		g_hash_table_remove_all(su->object_cache);
+	else
+		su->failed = false;
 	return store_user_result(su, ret, error_r);
 }
 
@@ -529,6 +533,17 @@ int store_static_write(struct store_user *su, const char *text,
 				 error_r);
 }
 
+int store_static_read(struct store_user *su, char **text_r,
+		      const char **error_r)
+{
+	*text_r = NULL;
+	if (su->store->v->static_read == NULL)
+		return store_user_fail(su, error_r, "this store backend cannot "
+				       "read the published free/busy");
+	return store_user_result(su, su->store->v->static_read(su, text_r),
+				 error_r);
+}
+
 /* A digest is one field of a tab-separated line. */
 static bool store_digest_ok(const char *digest)
 {
@@ -578,6 +593,16 @@ int store_seen_record(struct store_user *su, const char *digest, time_t now,
 		return -1;
 	return store_user_result(su, su->store->v->seen_add(su, digest, now,
 							     outcome, reason),
+				 error_r);
+}
+
+int store_seen_list(struct store_user *su, GPtrArray *entries_r,
+		    const char **error_r)
+{
+	if (su->store->v->seen_list == NULL)
+		return store_user_fail(su, error_r, "this store backend cannot "
+				       "list the messages seen");
+	return store_user_result(su, su->store->v->seen_list(su, entries_r),
 				 error_r);
 }
 
@@ -659,4 +684,14 @@ void store_counter_free(struct store_counter *c)
 	g_free(c->attendee);
 	g_free(c->text);
 	g_free(c);
+}
+
+void store_seen_free(struct store_seen *s)
+{
+	if (s == NULL)
+		return;
+	g_free(s->digest);
+	g_free(s->outcome);
+	g_free(s->reason);
+	g_free(s);
 }

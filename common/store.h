@@ -75,7 +75,11 @@ int store_user_open(struct store *store, const char *user,
 		    char **error_r);
 /* Ends the session: a writer's changes not committed yet are committed
    (a failure there is not reported: call store_user_commit() first when
-   it matters), a reader's transaction ends. */
+   it matters) unless a call of the session failed after the last
+   commit: then they are dropped, so a caller that gives up half way
+   (imip-admin copy-store) leaves nothing half done in PostgreSQL; the
+   file store has kept each write already.  A reader's transaction
+   ends. */
 void store_user_close(struct store_user **su);
 const char *store_user_name(const struct store_user *su);
 
@@ -203,6 +207,11 @@ int store_pref_list(struct store_user *su, GPtrArray *names_r,
    server.  text NULL removes the file. */
 int store_static_write(struct store_user *su, const char *text,
 		       const char **error_r);
+/* The published text as the last store_static_write() left it: 1 with
+   *text_r allocated, 0 when nothing is published (imip-admin published,
+   copy-store). */
+int store_static_read(struct store_user *su, char **text_r,
+		      const char **error_r);
 
 /* Idempotence (DESIGN.md rule 2): digests (hex SHA-256) of the calendar
    parts already processed for this user, so a message delivered twice
@@ -225,6 +234,19 @@ int store_seen_record(struct store_user *su, const char *digest, time_t now,
 		      const char *outcome, const char *reason,
 		      const char **error_r);
 
+/* One entry of the seen list, as store_seen_list() gives it. */
+struct store_seen {
+	char *digest;
+	time_t processed;	/* the `now` it was recorded with */
+	char *outcome;		/* NULL when the entry has none */
+	char *reason;		/* NULL with outcome */
+};
+/* Every entry (struct store_seen *, oldest first), for imip-admin
+   copy-store: recording them again in this order with
+   store_seen_record() and their own times gives the same list. */
+int store_seen_list(struct store_user *su, GPtrArray *entries_r,
+		    const char **error_r);
+
 /* The outbox (outbox.h): replies waiting to be sent, and those given up.
    One opaque entry per name; names are what outbox.c makes (hex digits),
    listed sorted.  A missing entry reads as 0 from get and remove. */
@@ -245,5 +267,6 @@ int store_outbox_remove(struct store_user *su, enum store_outbox_queue queue,
 
 void store_request_free(struct store_request *r);
 void store_counter_free(struct store_counter *c);
+void store_seen_free(struct store_seen *s);
 
 #endif

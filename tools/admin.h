@@ -50,6 +50,8 @@ int cmd_check(struct admin *a);
 
 /* db-upgrade [--schema-dir DIR] (admin-db.c) */
 int cmd_db_upgrade(struct admin *a);
+/* copy-store [--replace] FROM TO [ADDR...] (admin-copy.c) */
+int cmd_copy_store(struct admin *a);
 /* outbox, send-queued (admin-outbox.c) */
 int cmd_outbox(struct admin *a);
 int cmd_send_queued(struct admin *a);

@@ -21,6 +21,7 @@
  *	rebuild ADDR | --all
  *	refresh-freebusy
  *	publish ADDR
+ *	published ADDR	the published VFREEBUSY text
  *	quota Q limits	subject duration
  *	quota Q limit SUBJECT DURATION | --unset
  *	quota Q groups	user group
@@ -35,6 +36,8 @@
  *		FILE: role= user= sender= method= uid= outcome= reason=
  *		replies=N [(to ADDR METHOD, ...)]
  *	db-upgrade [--schema-dir DIR]	applied version file; version N
+ *	copy-store [--replace] FROM TO [ADDR...]	copied user name=count...
+ *		(FROM and TO are imip.conf files; -c is not read)
  * DIAGNOSTICS
  *	Exit status: 0 success; 1 not found; 64 usage error; 74 store or
  *	journal error; 78 configuration error.
@@ -579,6 +582,33 @@ static int cmd_publish(struct admin *a)
 	return admin_rebuild_user(a, a->argv[0], true);
 }
 
+/* published ADDR: what the web server serves for ADDR (static_dir, or
+   the database's published_freebusy), as the store has it; 1 when
+   nothing is published. */
+static int cmd_published(struct admin *a)
+{
+	struct store_user *su;
+	const char *error;
+	char *text = NULL;
+	int r, ret;
+
+	if (a->argc != 1)
+		return ADMIN_EX_USAGE;
+	ret = admin_user_open(a, a->argv[0], STORE_OPEN_READONLY, &su);
+	if (ret != ADMIN_EX_OK)
+		return ret;
+	r = store_static_read(su, &text, &error);
+	if (r < 0)
+		ret = admin_store_failed(error);
+	else if (r == 0)
+		ret = ADMIN_EX_NOTFOUND;
+	else
+		fputs(text, stdout);
+	g_free(text);
+	store_user_close(&su);
+	return ret;
+}
+
 /* --- quota journals (reference imip-agent.md 9) --- */
 
 /* A quota name or limit subject as the journal keeps it: an address in
@@ -886,36 +916,56 @@ static int cmd_update_quotas(struct admin *a)
 	return ret;
 }
 
+/* What main() prepares before a command runs. */
+enum admin_needs {
+	ADMIN_NEEDS_STORE,	/* -c's imip.conf and its store */
+	ADMIN_NEEDS_CONFIG,	/* the imip.conf only (db-upgrade prepares
+				   the database the store opens) */
+	ADMIN_NEEDS_NOTHING,	/* the command names its own imip.conf files */
+};
+
 static const struct admin_command {
 	const char *name;
 	int (*run)(struct admin *a);
 	const char *usage;
+	enum admin_needs needs;
 } admin_commands[] = {
-	{ "init-user", cmd_init_user, "init-user ADDR" },
-	{ "pref", cmd_pref, "pref ADDR [NAME [VALUE | --unset]]" },
-	{ "events", cmd_events, "events ADDR" },
-	{ "show", cmd_show, "show ADDR UID [RECURRENCE-ID]" },
-	{ "requests", cmd_requests, "requests ADDR" },
+	{ "init-user", cmd_init_user, "init-user ADDR", ADMIN_NEEDS_STORE },
+	{ "pref", cmd_pref, "pref ADDR [NAME [VALUE | --unset]]",
+	  ADMIN_NEEDS_STORE },
+	{ "events", cmd_events, "events ADDR", ADMIN_NEEDS_STORE },
+	{ "show", cmd_show, "show ADDR UID [RECURRENCE-ID]",
+	  ADMIN_NEEDS_STORE },
+	{ "requests", cmd_requests, "requests ADDR", ADMIN_NEEDS_STORE },
 	{ "freebusy", cmd_freebusy,
-	  "freebusy ADDR [--other ADDR] [--from T] [--to T]" },
-	{ "counters", cmd_counters, "counters ADDR" },
-	{ "rebuild", cmd_rebuild, "rebuild ADDR | --all" },
-	{ "refresh-freebusy", cmd_refresh_freebusy, "refresh-freebusy" },
-	{ "publish", cmd_publish, "publish ADDR" },
+	  "freebusy ADDR [--other ADDR] [--from T] [--to T]",
+	  ADMIN_NEEDS_STORE },
+	{ "counters", cmd_counters, "counters ADDR", ADMIN_NEEDS_STORE },
+	{ "rebuild", cmd_rebuild, "rebuild ADDR | --all", ADMIN_NEEDS_STORE },
+	{ "refresh-freebusy", cmd_refresh_freebusy, "refresh-freebusy",
+	  ADMIN_NEEDS_STORE },
+	{ "publish", cmd_publish, "publish ADDR", ADMIN_NEEDS_STORE },
+	{ "published", cmd_published, "published ADDR", ADMIN_NEEDS_STORE },
 	{ "quota", cmd_quota,
 	  "quota Q limits\n"
 	  "  quota Q limit SUBJECT DURATION | --unset\n"
 	  "  quota Q groups\n"
 	  "  quota Q group USER GROUP | --unset\n"
 	  "  quota Q delegates [ADDR... | --none]\n"
-	  "  quota Q reservations" },
-	{ "update-quotas", cmd_update_quotas, "update-quotas [Q...]" },
-	{ "outbox", cmd_outbox, "outbox [ADDR...]" },
-	{ "send-queued", cmd_send_queued, "send-queued [ADDR...]" },
+	  "  quota Q reservations", ADMIN_NEEDS_STORE },
+	{ "update-quotas", cmd_update_quotas, "update-quotas [Q...]",
+	  ADMIN_NEEDS_STORE },
+	{ "outbox", cmd_outbox, "outbox [ADDR...]", ADMIN_NEEDS_STORE },
+	{ "send-queued", cmd_send_queued, "send-queued [ADDR...]",
+	  ADMIN_NEEDS_STORE },
 	{ "check", cmd_check,
 	  "check [--role person|resource|outgoing] [--user ADDR] "
-	  "[--sender ADDR] FILE..." },
-	{ "db-upgrade", cmd_db_upgrade, "db-upgrade [--schema-dir DIR]" },
+	  "[--sender ADDR] FILE...", ADMIN_NEEDS_STORE },
+	{ "db-upgrade", cmd_db_upgrade, "db-upgrade [--schema-dir DIR]",
+	  ADMIN_NEEDS_CONFIG },
+	{ "copy-store", cmd_copy_store,
+	  "copy-store [--replace] FROM-CONF TO-CONF [ADDR...]",
+	  ADMIN_NEEDS_NOTHING },
 };
 
 static void admin_usage(FILE *out)
@@ -955,14 +1005,13 @@ int main(int argc, char **argv)
 		return ADMIN_EX_USAGE;
 	}
 	a.config_path = config_path;
-	if (imip_config_load(config_path, &a.config, &error) < 0) {
+	if (cmd->needs != ADMIN_NEEDS_NOTHING &&
+	    imip_config_load(config_path, &a.config, &error) < 0) {
 		admin_error("%s", error);
 		g_free(error);
 		return ADMIN_EX_CONFIG;
 	}
-	/* db-upgrade prepares the database the store opens, so it runs
-	   without a store */
-	if (cmd->run != cmd_db_upgrade &&
+	if (cmd->needs == ADMIN_NEEDS_STORE &&
 	    store_open(a.config, &a.store, &error) < 0) {
 		admin_error("%s", error);
 		g_free(error);

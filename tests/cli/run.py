@@ -223,15 +223,20 @@ def environment_cases(c):
                in err,
            {"SENDER": "harvey.horse@example.com",
             "RECIPIENT": "outgoing@outgoing.shim.invalid"})
-    # the PostgreSQL store is not written yet: refused, mail still delivered
+    # the PostgreSQL store's database is down (a socket directory that
+    # does not exist): outcome error naming the store, mail still
+    # delivered (DESIGN.md rule 1)
     conf = c.fresh_conf("backend-postgresql")
     with open(conf, "a") as f:
         f.write("store_backend = postgresql\n"
-                "store_conninfo = host=/nonexistent dbname=imip\n")
-    yield ("store_backend = postgresql: outcome error, mail delivered", 0,
+                "store_conninfo = host=/nonexistent/imip-cli dbname=imip "
+                "password=hunter2\n")
+    yield ("store_backend = postgresql with the database down: outcome "
+           "error, mail delivered", 0,
            shim(conf, "person", "--deliver", "mbox:" + mbox_of(conf)), INVITE,
            lambda out, err, conf=conf: "outcome=error" in err
-               and "store_backend = postgresql is not implemented yet" in err
+               and "store unavailable: cannot connect to PostgreSQL" in err
+               and "hunter2" not in err
                and from_line(conf).startswith("From paul.boddie@example.com "),
            {"SENDER": "paul.boddie@example.com",
             "RECIPIENT": "vincent.vole@example.com"})

@@ -3,7 +3,9 @@
 # `imip-admin db-upgrade` against a private PostgreSQL (tests/lib-postgresql.sh),
 # connected as a database owner without superuser rights:
 #  (a) db-upgrade applies 001-initial.sql: schema_version says 1, every
-#      table of the schema is there, owned by the role;
+#      table of the schema is there, owned by the role; its constraints
+#      hold, a UID longer than an index entry is stored (uid_key), and
+#      the rows store-pg.c writes (seen, outbox, requests) fit;
 #  (b) a second db-upgrade is a no-op (nothing applied, one version row);
 #  (c) pg-conn (tests/unit/test-pg-conn.c): parameters, errors, transactions
 #      and the per-user lock, against the upgraded database;
@@ -97,9 +99,28 @@ grep -q 'duplicate key' "$T/psql.out" || fail "objects: $(cat "$T/psql.out")"
 pg_psql "INSERT INTO busy_periods (user_id, fb_table, uid, start_at, end_at)
 		SELECT id, 'other', 'u1', now(), now() FROM users" \
 	> "$T/psql.out" 2>&1 && fail "an 'other' period without the other party accepted"
+# a UID longer than a btree entry may be: the key is its SHA-256 (uid_key)
+pg_psql "INSERT INTO objects (user_id, uid, state, data)
+		SELECT id, repeat(md5(g::text), 700), 'active', 'x'
+		FROM users, generate_series(1, 2) g" \
+	> "$T/psql.out" 2>&1 || fail "a long UID: $(cat "$T/psql.out")"
+expect_sql "SELECT count(*) FROM objects WHERE uid_key = imip_key(uid)" 3
+# what store-pg.c writes: seen with outcome and reason, outbox entries as
+# bytes per queue, requests in order
+pg_psql "INSERT INTO seen (user_id, digest, processed, outcome, reason)
+		SELECT id, 'ab', now(), 'added', 'x' FROM users;
+	INSERT INTO outbox (user_id, queue, name, data)
+		SELECT id, 'queued', '0a1b', '\\x00ff'::bytea FROM users;
+	INSERT INTO requests (user_id, position, uid, kind)
+		SELECT id, 0, 'u1', 'request' FROM users" \
+	> "$T/psql.out" 2>&1 || fail "store rows: $(cat "$T/psql.out")"
+pg_psql "INSERT INTO outbox (user_id, queue, name, data)
+		SELECT id, 'sent', '0a1c', ''::bytea FROM users" \
+	> "$T/psql.out" 2>&1 && fail "an outbox queue other than queued/failed accepted"
 pg_psql "DELETE FROM users" > "$T/psql.out" 2>&1 ||
 	fail "delete: $(cat "$T/psql.out")"
 expect_sql "SELECT count(*) FROM objects" 0
+expect_sql "SELECT count(*) FROM outbox" 0
 
 # (b) the second upgrade changes nothing
 upgrade "$T/imip.conf" --schema-dir "$SCHEMA"

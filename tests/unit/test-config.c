@@ -291,6 +291,13 @@ static void test_hostport_forms(void **state)
 	c = parse_ok("submission_host =\n");
 	assert_null(c->submission_host);
 	imip_config_free(&c);
+	/* no published files (the PostgreSQL store keeps them in the
+	   database); the other directories have no "none" */
+	c = parse_ok("static_dir =\n");
+	assert_null(c->static_dir);
+	imip_config_free(&c);
+	parse_fails("store_dir =\n", 1, "empty value");
+	parse_fails("static_dir = relative\n", 1, "absolute path");
 }
 
 static void test_quoting(void **state)

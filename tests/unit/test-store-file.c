@@ -467,6 +467,37 @@ static void test_seen_round_trip(void **state)
 	g_free(path);
 }
 
+/* store_seen_list() gives what copy-store records again elsewhere: every
+   entry, oldest first, with its time, outcome and reason. */
+static void test_seen_list(void **state)
+{
+	struct fixture *f = *state;
+	GPtrArray *list = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)store_seen_free);
+	time_t t0 = 1416999600;	/* 20141126T110000Z */
+	const struct store_seen *e;
+	const char *error;
+
+	assert_int_equal(store_seen_list(f->su, list, &error), 0);
+	assert_int_equal(list->len, 0);
+	assert_int_equal(store_seen_add(f->su, "aaaa", t0, &error), 0);
+	assert_int_equal(store_seen_record(f->su, "bbbb", t0 + 60, "added",
+					   "stored\tfirst", &error), 0);
+	assert_int_equal(store_seen_list(f->su, list, &error), 0);
+	assert_int_equal(list->len, 2);
+	e = g_ptr_array_index(list, 0);
+	assert_string_equal(e->digest, "aaaa");
+	assert_int_equal(e->processed, t0);
+	assert_null(e->outcome);
+	assert_null(e->reason);
+	e = g_ptr_array_index(list, 1);
+	assert_string_equal(e->digest, "bbbb");
+	assert_int_equal(e->processed, t0 + 60);
+	assert_string_equal(e->outcome, "added");
+	assert_string_equal(e->reason, "stored\tfirst");
+	g_ptr_array_free(list, TRUE);
+}
+
 static void test_counters(void **state)
 {
 	struct fixture *f = *state;
@@ -640,11 +671,17 @@ static void test_preferences_and_static(void **state)
 	assert_int_equal(store_pref_set(f->su, "../../x", "v", &error), 0);
 	assert_false(path_exists(f->root, "x", NULL));
 
+	assert_int_equal(store_static_read(f->su, &text, &error), 0);
+	assert_null(text);
 	assert_int_equal(store_static_write(f->su, "BEGIN:VCALENDAR\r\n",
 					    &error), 0);
 	assert_true(path_exists(f->config->static_dir, USER, "freebusy"));
+	assert_int_equal(store_static_read(f->su, &text, &error), 1);
+	assert_string_equal(text, "BEGIN:VCALENDAR\r\n");
+	g_free(text);
 	assert_int_equal(store_static_write(f->su, NULL, &error), 0);
 	assert_false(path_exists(f->config->static_dir, USER, "freebusy"));
+	assert_int_equal(store_static_read(f->su, &text, &error), 0);
 	assert_int_equal(store_static_write(f->su, NULL, &error), 0);
 	g_ptr_array_free(names, TRUE);
 }
@@ -903,6 +940,7 @@ int main(void)
 		T(test_cancel_active_exclusive),
 		T(test_requests_round_trip),
 		T(test_seen_round_trip),
+		T(test_seen_list),
 		T(test_counters),
 		T(test_freebusy_tables),
 		T(test_preferences_and_static),

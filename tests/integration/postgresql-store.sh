@@ -1,0 +1,202 @@
+#!/bin/sh
+# Integration test: the PostgreSQL store (store_backend = postgresql,
+# common/store-pg.c, store-pg-fb.c) against a private PostgreSQL
+# (tests/lib-postgresql.sh), connected as a database owner without
+# superuser rights:
+#  (a) db-upgrade brings two databases to the schema: the usual one, and
+#      one whose collation is ICU en-US ("a" before "B", unlike byte
+#      order), so that the backend's lists must ask for byte order;
+#  (b) tests/unit/test-store-pg.c against the ICU database: round trips,
+#      transactions, the writer's advisory lock, the pool, hostile UIDs;
+#  (c) end to end, imip-shim with store_backend = postgresql: a person's
+#      invitation is added and delivered, `imip-admin events` lists it,
+#      the rows are in the database and nothing in store_dir; the same
+#      message again is "already processed"; a resource answers a
+#      REQUEST (the reply leaves through sendmail_path, the outbox is
+#      empty afterwards) and its free/busy shows the booking; imip-admin
+#      writes (pref) are kept;
+#  (d) the database down: outcome error naming the store, the mail
+#      delivered, exit 0.
+#
+# Usage: tests/integration/postgresql-store.sh BUILDDIR
+#   KEEP=1 keeps the temporary directory.
+# Needs root (package install; the server runs as "postgres").  Prints one
+# PASS/FAIL line; exit status 0 only on PASS.
+
+set -u
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-$SRC/build}" && pwd)
+NAME=postgresql-store
+ADMIN=$BUILD/tools/imip-admin
+SHIM=$BUILD/mta-shim/imip-shim
+TEST=$BUILD/tests/unit/test-store-pg
+SCHEMA=$SRC/conf/postgresql
+NOW=20141120T120000Z
+# shellcheck source=SCRIPTDIR/../lib-postgresql.sh
+. "$SRC/tests/lib-postgresql.sh"
+
+T=
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+	pg_stop
+	if [ -n "$T" ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE
+
+fail() {
+	echo "FAIL: $NAME: $*"
+	pg_log_tail
+	exit 1
+}
+
+for _x in "$ADMIN" "$SHIM" "$TEST"; do
+	[ -x "$_x" ] || fail "no $_x (build first, with libpq)"
+done
+
+# expect_sql SQL EXPECTED: the superuser's view of the database.
+expect_sql() {
+	_got=$(pg_psql "$1" 2>&1) || fail "psql $1: $_got"
+	[ "$_got" = "$2" ] || fail "$1: expected '$2', got '$_got'"
+}
+
+# conf FILE CONNINFO: a site's imip.conf with the PostgreSQL store.
+conf() {
+	cat > "$1" <<EOF
+store_backend = postgresql
+store_conninfo = $2
+store_dir = $T/store
+preferences_dir = $T/preferences
+journal_dir = $T/journal
+static_dir = $T/static
+calendar_sender = calendar@example.com
+local_domains = example.com
+default_tzid = UTC
+log_target = stderr
+sendmail_path = $T/sendmail
+EOF
+}
+
+# shim CONF ROLE SENDER RECIPIENT MESSAGE: imip-shim as an MTA runs it,
+# delivering to $T/mbox; output in $T/shim.err, status in $rc.
+shim() {
+	SENDER=$3 RECIPIENT=$4 IMIP_NOW=$NOW "$SHIM" -c "$1" --role "$2" \
+		--deliver "mbox:$T/mbox" < "$5" > "$T/shim.out" 2> "$T/shim.err"
+	rc=$?
+}
+
+# admin ARGS...: imip-admin with $T/imip.conf; output in $T/admin.out.
+admin() {
+	IMIP_NOW=$NOW "$ADMIN" -c "$T/imip.conf" "$@" > "$T/admin.out" 2>&1
+	rc=$?
+}
+
+T=$(mktemp -d /tmp/imip-pg-store.XXXXXX) || fail "mktemp failed"
+chmod 755 "$T"
+pg_start "$T/pg" || fail "$PG_ERROR"
+
+# (a) two databases brought to the schema
+pg_psql "CREATE DATABASE imip_icu OWNER $PG_ROLE ENCODING 'UTF8'
+	TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'
+	LOCALE 'C.UTF-8'" > "$T/psql.out" 2>&1 ||
+	fail "creating the ICU database: $(cat "$T/psql.out")"
+ICU_CONNINFO="host=$PG_SOCKET_DIR port=$PG_PORT dbname=imip_icu user=$PG_ROLE"
+conf "$T/imip.conf" "$PG_CONNINFO"
+conf "$T/icu.conf" "$ICU_CONNINFO"
+for _c in imip icu; do
+	"$ADMIN" -c "$T/$_c.conf" db-upgrade --schema-dir "$SCHEMA" \
+		> "$T/out" 2>&1 || fail "db-upgrade ($_c): $(cat "$T/out")"
+done
+# the ICU database really sorts otherwise than bytes
+_order=$(pg_psql "SELECT string_agg(x, ' ' ORDER BY x)
+	FROM (VALUES ('B'), ('a')) v(x)" -d imip_icu 2>&1)
+[ "$_order" = "a B" ] || fail "imip_icu sorts 'B' 'a' as '$_order'"
+
+# (b) the backend's own test
+IMIP_TEST_PG_CONNINFO=$ICU_CONNINFO "$TEST" > "$T/test-store-pg.out" 2>&1 ||
+	fail "test-store-pg: $(grep -E 'FAILED|ERROR|LINE' "$T/test-store-pg.out" | head -20)"
+grep -q 'PASSED' "$T/test-store-pg.out" ||
+	fail "test-store-pg passed nothing: $(tail -5 "$T/test-store-pg.out")"
+
+# (c) end to end
+cat > "$T/sendmail" <<EOF
+#!/bin/sh
+{ echo "ARGV \$*"; cat; echo "END"; } >> "$T/sendmail-calls"
+EOF
+chmod 755 "$T/sendmail"
+VINCENT=vincent.vole@example.com
+ROOM=resource-room-confroom@example.com
+INVITE=$SRC/samples/01-invitation.eml
+UID1=$(sed -n 's/^UID:\(.*\)\r*$/\1/p' "$INVITE" | tr -d '\r' | head -n 1)
+[ -n "$UID1" ] || fail "no UID in $INVITE"
+
+shim "$T/imip.conf" person paul.boddie@example.com "$VINCENT" "$INVITE"
+[ $rc = 0 ] || fail "person delivery exit $rc: $(cat "$T/shim.err")"
+grep -q 'outcome=added' "$T/shim.err" ||
+	fail "person delivery: $(cat "$T/shim.err")"
+head -n 1 "$T/mbox" | grep -q '^From paul.boddie@example.com ' ||
+	fail "the invitation was not delivered: $(head -n 3 "$T/mbox")"
+admin events "$VINCENT"
+[ $rc = 0 ] || fail "imip-admin events exit $rc: $(cat "$T/admin.out")"
+grep -q "^$UID1	" "$T/admin.out" ||
+	fail "imip-admin events does not list $UID1: $(cat "$T/admin.out")"
+expect_sql "SELECT u.address || ' ' || o.uid || ' ' || o.state
+	FROM objects o JOIN users u ON u.id = o.user_id" \
+	"$VINCENT $UID1 active"
+expect_sql "SELECT count(*) FROM seen WHERE outcome = 'added'" 1
+# nothing of the file store
+[ -z "$(ls -A "$T/store" 2>/dev/null)" ] ||
+	fail "files in store_dir: $(ls -A "$T/store")"
+
+# the same message again changes nothing
+shim "$T/imip.conf" person paul.boddie@example.com "$VINCENT" "$INVITE"
+[ $rc = 0 ] && grep -q 'already processed' "$T/shim.err" ||
+	fail "second delivery exit $rc: $(cat "$T/shim.err")"
+expect_sql "SELECT count(*) FROM objects" 1
+
+# a resource answers; the reply leaves, the outbox is empty again
+REQUEST=$SRC/tests/scenarios/auth-resource-unauthenticated-request-rejected/request.eml
+shim "$T/imip.conf" resource paul.boddie@example.com "$ROOM" "$REQUEST"
+[ $rc = 0 ] || fail "resource delivery exit $rc: $(cat "$T/shim.err")"
+grep -q 'outcome=replied reason="accepted"' "$T/shim.err" ||
+	fail "resource delivery: $(cat "$T/shim.err")"
+grep -q '^ARGV.*paul.boddie@example.com' "$T/sendmail-calls" 2>/dev/null ||
+	fail "no reply handed to sendmail: $(cat "$T/sendmail-calls" 2>&1)"
+grep -q '^Content-Type: text/calendar; charset=utf-8; method=REPLY' \
+	"$T/sendmail-calls" || fail "not a REPLY: $(cat "$T/sendmail-calls")"
+expect_sql "SELECT count(*) FROM outbox" 0
+admin outbox "$ROOM"
+[ $rc = 0 ] && [ ! -s "$T/admin.out" ] ||
+	fail "imip-admin outbox exit $rc: $(cat "$T/admin.out")"
+admin freebusy "$ROOM"
+[ $rc = 0 ] || fail "imip-admin freebusy exit $rc: $(cat "$T/admin.out")"
+grep -q '^20141126T100000Z	20141126T110000Z	meeting-1@example.com' \
+	"$T/admin.out" || fail "the room's free/busy: $(cat "$T/admin.out")"
+
+# imip-admin's writes are kept (each command is a session of its own)
+admin pref "$VINCENT" TZID Europe/Oslo
+[ $rc = 0 ] || fail "imip-admin pref set exit $rc: $(cat "$T/admin.out")"
+admin pref "$VINCENT" TZID
+[ "$(cat "$T/admin.out")" = Europe/Oslo ] ||
+	fail "imip-admin pref: $(cat "$T/admin.out")"
+admin init-user new.user@example.com
+[ $rc = 0 ] || fail "imip-admin init-user exit $rc: $(cat "$T/admin.out")"
+expect_sql "SELECT count(*) FROM users WHERE address = 'new.user@example.com'" 1
+
+# (d) the database down: the mail still goes through
+conf "$T/down.conf" "host=$T/none dbname=imip password=hunter2"
+rm -f "$T/mbox"
+shim "$T/down.conf" person paul.boddie@example.com "$VINCENT" "$INVITE"
+[ $rc = 0 ] || fail "database down: exit $rc: $(cat "$T/shim.err")"
+grep -q 'outcome=error' "$T/shim.err" &&
+	grep -q 'store unavailable: cannot connect to PostgreSQL' "$T/shim.err" ||
+	fail "database down: $(cat "$T/shim.err")"
+grep -q hunter2 "$T/shim.err" && fail "the error repeats the password"
+head -n 1 "$T/mbox" | grep -q '^From paul.boddie@example.com ' ||
+	fail "database down: the mail was not delivered"
+
+pg_stop
+echo "PASS: $NAME"
