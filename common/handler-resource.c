@@ -57,6 +57,23 @@ static int resource_quotas_open(struct handler *h, const char *functions,
 	return 0;
 }
 
+/* Keep what the decision wrote to its quotas, before the answer is
+   queued: an answer must never announce a booking the journal then
+   loses (PostgreSQL commits here; the file journal kept each write). */
+static int resource_quotas_commit(struct resource_quotas *rq,
+				  const char **error_r)
+{
+	GHashTableIter iter;
+	void *value;
+
+	g_hash_table_iter_init(&iter, rq->open);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (journal_quota_commit(value, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void resource_quotas_close(struct resource_quotas *rq)
 {
 	if (rq->open != NULL)
@@ -451,7 +468,8 @@ static int resource_apply(struct handler *h, struct ical_object *obj,
 	    handler_derive(h, obj->uid, error_r) < 0 ||
 	    resource_record_quotas(h, rq, obj->uid, organiser, periods, res,
 				   res->decision == SCHED_ACCEPT, error_r) < 0 ||
-	    resource_hold_offer(h, obj, res, error_r) < 0)
+	    resource_hold_offer(h, obj, res, error_r) < 0 ||
+	    resource_quotas_commit(rq, error_r) < 0)
 		return -1;
 	switch (res->decision) {
 	case SCHED_ACCEPT:
@@ -770,7 +788,8 @@ static void resource_cancel(struct handler *h, struct ical_object *obj,
 	if (resource_booked_periods(h, obj->uid, booked, &error) < 0 ||
 	    resource_quotas_open(h, functions, &rq, &open_error) < 0 ||
 	    resource_record_quotas(h, &rq, obj->uid, organiser, booked, NULL,
-				   true, &error) < 0)
+				   true, &error) < 0 ||
+	    resource_quotas_commit(&rq, &error) < 0)
 		handler_outcome(pr, IMIP_OUTCOME_ERROR,
 				"cancelled, but the quota journal failed: %s",
 				open_error != NULL ? open_error : error);

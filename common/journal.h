@@ -5,8 +5,11 @@
    the limits of booking time per organiser, group or "*", which organisers
    form which group, the resources that delegate to each other, and the
    reservations counted against the quota.  Shared by several resources,
-   so it has a lock of its own (flock on journal_dir/<quota>/.lock), always
-   taken after the resource's store lock and never the other way round. */
+   so each quota has a lock of its own, always taken after the resource's
+   store lock and never the other way round: flock on
+   journal_dir/<quota>/.lock (store_backend = file), or the quota's row
+   in the database, locked inside the quota's transaction (store_backend
+   = postgresql: several delivery hosts share the journal). */
 
 #include <stdbool.h>
 #include <time.h>
@@ -37,6 +40,20 @@ int journal_list_quotas(struct journal *j, GPtrArray *quotas_r,
    is false, -1 on error.  Quota names are encoded like store names. */
 int journal_quota_open(struct journal *j, const char *quota, bool create,
 		       struct journal_quota **q_r, char **error_r);
+/* Keep what was written to the quota so far; the quota stays open
+   (PostgreSQL: a new transaction takes the quota's lock again at once,
+   so commit once the decision is written).  Call it before anything
+   that was written is
+   reported (a reply, imip-admin's exit status): on PostgreSQL the
+   writes are one transaction, and the commit is where it can fail
+   (then nothing since the last commit is kept).  The file journal
+   keeps every write as it is made: always 0 there. */
+int journal_quota_commit(struct journal_quota *q, const char **error_r);
+/* Close, releasing the lock.  What was written since the last commit is
+   kept unless a call failed since (its error was reported: the caller
+   gave up half way), in which case it is rolled back (PostgreSQL; the
+   file journal has kept what it wrote).  A failure here is not
+   reported: callers that care commit first. */
 void journal_quota_close(struct journal_quota **q);
 
 /* Limits: subject is an organiser address, a group name or "*"; seconds

@@ -225,86 +225,43 @@ int pg_conn_rollback(struct pg_conn *conn, char **error_r)
 	return pg_conn_exec(conn, "ROLLBACK", 0, NULL, NULL, error_r);
 }
 
-/* The statements that lock one row of users or quotas
-   (001-initial.sql: FOR NO KEY UPDATE for writers, FOR SHARE for
-   readers). */
-struct pg_lock_sql {
-	const char *what;	/* for errors */
-	const char *insert;
-	const char *lock_exclusive;
-	const char *lock_shared;
-};
-
-static const struct pg_lock_sql pg_lock_user_sql = {
-	"user",
-	"INSERT INTO users (address) VALUES ($1) "
-	"ON CONFLICT (address) DO NOTHING",
-	"SELECT id FROM users WHERE address = $1 FOR NO KEY UPDATE",
-	"SELECT id FROM users WHERE address = $1 FOR SHARE",
-};
-
-static const struct pg_lock_sql pg_lock_quota_sql = {
-	"quota",
-	"INSERT INTO quotas (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
-	"SELECT id FROM quotas WHERE name = $1 FOR NO KEY UPDATE",
-	NULL,
-};
-
-static int pg_conn_lock_row(struct pg_conn *conn,
-			    const struct pg_lock_sql *sql, const char *key,
-			    enum pg_lock_flags flags, gint64 *id_r,
-			    char **error_r)
-{
-	const char *params[] = { key };
-	const char *lock = (flags & PG_LOCK_SHARED) != 0 ?
-		sql->lock_shared : sql->lock_exclusive;
-	PGresult *res;
-	int ret = 0;
-
-	*id_r = 0;
-	if (key == NULL || *key == '\0') {
-		pg_conn_set_error(error_r, g_strdup_printf(
-			"PostgreSQL: cannot lock an empty %s name", sql->what));
-		return -1;
-	}
-	if (lock == NULL) {
-		pg_conn_set_error(error_r, g_strdup_printf(
-			"PostgreSQL: a %s lock is always exclusive",
-			sql->what));
-		return -1;
-	}
-	/* Outside a transaction the lock would end with the statement. */
-	if (!pg_conn_in_transaction(conn)) {
-		pg_conn_set_error(error_r, g_strdup_printf(
-			"PostgreSQL: %s lock outside a transaction",
-			sql->what));
-		return -1;
-	}
-	if ((flags & PG_LOCK_CREATE) != 0 &&
-	    pg_conn_exec(conn, sql->insert, 1, params, NULL, error_r) < 0)
-		return -1;
-	if (pg_conn_exec(conn, lock, 1, params, &res, error_r) < 0)
-		return -1;
-	if (PQntuples(res) == 1) {
-		*id_r = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		ret = 1;
-	}
-	PQclear(res);
-	return ret;
-}
-
-int pg_conn_lock_user(struct pg_conn *conn, const char *user,
-		      enum pg_lock_flags flags, gint64 *user_id_r,
-		      char **error_r)
-{
-	return pg_conn_lock_row(conn, &pg_lock_user_sql, user, flags,
-				user_id_r, error_r);
-}
-
+/* The lock of a quota journal (journal-pg.c): its row of `quotas`, FOR
+   NO KEY UPDATE (001-initial.sql), made first when asked. */
 int pg_conn_lock_quota(struct pg_conn *conn, const char *quota,
 		       enum pg_lock_flags flags, gint64 *quota_id_r,
 		       char **error_r)
 {
-	return pg_conn_lock_row(conn, &pg_lock_quota_sql, quota, flags,
-				quota_id_r, error_r);
+	const char *params[] = { quota };
+	PGresult *res;
+	int ret = 0;
+
+	*quota_id_r = 0;
+	if (quota == NULL || *quota == '\0') {
+		pg_conn_set_error(error_r, g_strdup(
+			"PostgreSQL: cannot lock an empty quota name"));
+		return -1;
+	}
+	/* Outside a transaction the lock would end with the statement. */
+	if (!pg_conn_in_transaction(conn)) {
+		pg_conn_set_error(error_r, g_strdup(
+			"PostgreSQL: quota lock outside a transaction"));
+		return -1;
+	}
+	/* A quota created by a transaction that has not committed yet is
+	   not there for the others: a creating opener waits on the insert
+	   for that transaction to end, a plain open sees no row. */
+	if ((flags & PG_LOCK_CREATE) != 0 &&
+	    pg_conn_exec(conn, "INSERT INTO quotas (name) VALUES ($1) "
+			 "ON CONFLICT (name) DO NOTHING", 1, params, NULL,
+			 error_r) < 0)
+		return -1;
+	if (pg_conn_exec(conn, "SELECT id FROM quotas WHERE name = $1 "
+			 "FOR NO KEY UPDATE", 1, params, &res, error_r) < 0)
+		return -1;
+	if (PQntuples(res) == 1) {
+		*quota_id_r = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		ret = 1;
+	}
+	PQclear(res);
+	return ret;
 }

@@ -4,8 +4,8 @@
 /* A connection to the PostgreSQL store (docs/postgresql.md), a thin layer
    over libpq: statements always take their values as parameters (never
    pasted into SQL text), errors come back as strings, transactions and
-   row locks.  The store's sessions (store-pg.h) lock a user with an
-   advisory lock instead, which can outlive a commit
+   the quota journal's row lock.  The store's sessions (store-pg.h) lock
+   a user with an advisory lock instead, which can outlive a commit
    (conf/postgresql/001-initial.sql explains the locks).
 
    Built only with libpq (meson option postgresql; IMIP_HAVE_POSTGRESQL).
@@ -60,24 +60,16 @@ int pg_conn_rollback(struct pg_conn *conn, char **error_r);
 bool pg_conn_in_transaction(const struct pg_conn *conn);
 
 enum pg_lock_flags {
-	PG_LOCK_CREATE = 0x01,	/* add the user (or quota) if missing */
-	PG_LOCK_SHARED = 0x02,	/* a reader: shares with other readers */
+	PG_LOCK_CREATE = 0x01,	/* add the quota if missing */
 };
 
-/* Lock the user's row until the transaction ends (not what the store's
-   sessions use: store-pg.h; inside
-   pg_conn_begin/commit): exclusive, or shared with PG_LOCK_SHARED.
-   `user` is a normalised address.  Returns 1 with the user's id, 0 when
-   the user has no store and PG_LOCK_CREATE was not given, -1 on error
-   (also when the lock was not had within the lock timeout).  Blocks
-   while another transaction holds a conflicting lock.  A user created
-   by a transaction that has not committed yet does not exist for the
-   others: a creating writer waits for it, a plain open returns 0. */
-int pg_conn_lock_user(struct pg_conn *conn, const char *user,
-		      enum pg_lock_flags flags, gint64 *user_id_r,
-		      char **error_r);
-/* The same for a quota journal's row; always exclusive (PG_LOCK_SHARED is
-   refused).  Take it after the user's lock, never before. */
+/* Lock a quota journal's row of `quotas` until the transaction ends
+   (inside pg_conn_begin/commit; journal-pg.c): exclusive.  `quota` is a
+   normalised quota name.  Returns 1 with the quota's id, 0 when it does
+   not exist and PG_LOCK_CREATE was not given, -1 on error (also when
+   the lock was not had within the lock timeout).  Blocks while another
+   transaction holds it.  Take it after the user's store lock, never
+   before. */
 int pg_conn_lock_quota(struct pg_conn *conn, const char *quota,
 		       enum pg_lock_flags flags, gint64 *quota_id_r,
 		       char **error_r);

@@ -195,9 +195,11 @@ int store_user_commit(struct store_user *su, const char **error_r)
 	/* what the cache holds may be what was just rolled back */
 	if (ret < 0)
 		g_hash_table_remove_all(su->object_cache);
-	else
-		su->failed = false;
-	return store_user_result(su, ret, error_r);
+	ret = store_user_result(su, ret, error_r);
+	/* kept or lost, that transaction is over: what the session writes
+	   next starts clean */
+	su->failed = false;
+	return ret;
 }
 
 bool store_user_interrupted(const struct store_user *su)

@@ -8,8 +8,9 @@
    both states with their overrides, counter-proposals, the request
    list, the three free/busy tables (own, every other party, offers),
    preferences, the seen list (with the outcome and reason of each
-   entry), both outbox queues, and the published free/busy.  The quota
-   journals are not part of a user's store: they stay in journal_dir.
+   entry), both outbox queues, and the published free/busy.  When no
+   ADDR is named (the whole store), the quota journals go too
+   (admin-copy-quotas.c): they follow store_backend as the store does.
 
    Each user is first read whole in one read-only session of FROM (one
    consistent state, and FROM's lock is never held while TO is written),
@@ -30,6 +31,7 @@
    on with the next user, and the exit status is 74 if any failed. */
 
 #include "admin.h"
+#include "admin-copy.h"
 
 #include "address.h"
 #include "config.h"
@@ -769,6 +771,7 @@ static int copy_users(struct copy_run *run, int argc, char **argv,
 int cmd_copy_store(struct admin *a)
 {
 	struct copy_run run = { .replace = false };
+	struct copy_quotas quotas = { .names = NULL };
 	GPtrArray *users = g_ptr_array_new_with_free_func(g_free);
 	int argc = a->argc, ret;
 	char **argv = a->argv;
@@ -790,6 +793,12 @@ int cmd_copy_store(struct admin *a)
 	if (ret == ADMIN_EX_OK && !run.replace &&
 	    copy_check_absent(&run, users) < 0)
 		ret = ADMIN_EX_IOERR;
+	/* the journals only with the whole store: a quota is shared by
+	   resources, copying it for one named user would be half of it */
+	if (ret == ADMIN_EX_OK && argc == 2 &&
+	    copy_quotas_prepare(&quotas, run.config[0], run.config[1],
+				run.replace) < 0)
+		ret = ADMIN_EX_IOERR;
 	if (ret == ADMIN_EX_OK) {
 		for (unsigned int i = 0; i < users->len; i++) {
 			/* one broken user must not stop the copy of the
@@ -798,7 +807,10 @@ int cmd_copy_store(struct admin *a)
 				ret = ADMIN_EX_IOERR;
 			fflush(stdout);
 		}
+		if (argc == 2 && copy_quotas_run(&quotas) < 0)
+			ret = ADMIN_EX_IOERR;
 	}
+	copy_quotas_deinit(&quotas);
 	g_ptr_array_free(users, TRUE);
 	store_close(&run.from);
 	store_close(&run.to);

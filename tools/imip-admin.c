@@ -716,7 +716,9 @@ static int admin_quota_limit(struct admin *a)
 	}
 	ret = admin_quota_open(a, a->argv[0], true, &q);
 	if (ret == ADMIN_EX_OK) {
-		if (journal_limit_set(q, subject, seconds, &error) < 0)
+		/* kept (committed) before the exit status says so */
+		if (journal_limit_set(q, subject, seconds, &error) < 0 ||
+		    journal_quota_commit(q, &error) < 0)
 			ret = admin_store_failed(error);
 		journal_quota_close(&q);
 	}
@@ -754,7 +756,8 @@ static int admin_quota_group(struct admin *a)
 	}
 	ret = admin_quota_open(a, a->argv[0], true, &q);
 	if (ret == ADMIN_EX_OK) {
-		if (journal_group_set(q, user, group, &error) < 0)
+		if (journal_group_set(q, user, group, &error) < 0 ||
+		    journal_quota_commit(q, &error) < 0)
 			ret = admin_store_failed(error);
 		journal_quota_close(&q);
 	}
@@ -787,7 +790,8 @@ static int admin_quota_delegates(struct admin *a)
 		ret = admin_quota_open(a, a->argv[0], set, &q);
 	if (ret == ADMIN_EX_OK) {
 		if (set) {
-			if (journal_delegates_set(q, list, &error) < 0)
+			if (journal_delegates_set(q, list, &error) < 0 ||
+			    journal_quota_commit(q, &error) < 0)
 				ret = admin_store_failed(error);
 		} else if (journal_delegates_get(q, list, &error) < 0) {
 			ret = admin_store_failed(error);
@@ -876,7 +880,8 @@ static int admin_expire_quota(struct admin *a, const char *quota)
 
 	if (ret != ADMIN_EX_OK)
 		return ret;
-	if (journal_expire(q, a->now, NULL, &error) < 0)
+	if (journal_expire(q, a->now, NULL, &error) < 0 ||
+	    journal_quota_commit(q, &error) < 0)
 		ret = admin_store_failed(error);
 	journal_quota_close(&q);
 	return ret;

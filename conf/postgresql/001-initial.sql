@@ -47,10 +47,12 @@
 -- delegator) takes no lock: its transaction is REPEATABLE READ READ
 -- ONLY and sees one committed state, never a writer's half.
 --
--- Quota journals (section 7) are locked through their row of `quotas`
--- (SELECT ... FOR NO KEY UPDATE), always after the user's lock (a
--- resource takes its own lock first), so two resources sharing a quota
--- cannot deadlock.  `imip-admin db-upgrade` serialises itself with
+-- Quota journals (section 7; common/journal-pg.c) are locked through
+-- their row of `quotas` (SELECT ... FOR NO KEY UPDATE) inside the
+-- quota's own transaction, on a connection of its own, always after the
+-- user's advisory lock (a resource takes its own lock first) and, when
+-- a decision needs several, in name order, so two resources sharing a
+-- quota cannot deadlock.  `imip-admin db-upgrade` serialises itself with
 -- pg_advisory_xact_lock, outside these tables.
 
 DO $$
@@ -225,11 +227,12 @@ CREATE TABLE quotas (
 	created timestamptz NOT NULL DEFAULT now()
 );
 
--- limits: the most booked time per subject (an organiser, a group or *).
+-- limits: the most booked time per subject (an organiser, a group or *);
+-- 0 allows nothing (imip-admin quota Q limit S PT0S).
 CREATE TABLE quota_limits (
 	quota_id bigint NOT NULL REFERENCES quotas ON DELETE CASCADE,
 	subject text NOT NULL CHECK (subject <> ''),
-	seconds bigint NOT NULL CHECK (seconds > 0),
+	seconds bigint NOT NULL CHECK (seconds >= 0),
 	PRIMARY KEY (quota_id, subject)
 );
 
@@ -255,19 +258,21 @@ CREATE TABLE quota_delegates (
 
 -- reservations: the booked periods counted against the quota, one per
 -- instance.  A resource replaces the rows of one (resource, uid) at
--- once (quota_reservations_booking); booked time is summed per
--- organiser (quota_reservations_organiser); update-quotas removes the
--- rows whose end has passed (quota_reservations_end).
+-- once (DELETE ... WHERE resource, uid_key, then INSERT: the primary
+-- key's prefix); booked time is summed per organiser
+-- (quota_reservations_organiser); update-quotas removes the rows whose
+-- end has passed (quota_reservations_end).  Times are whole seconds.
 CREATE TABLE quota_reservations (
 	quota_id bigint NOT NULL REFERENCES quotas ON DELETE CASCADE,
 	start_at timestamptz NOT NULL,
 	end_at timestamptz NOT NULL,
 	resource text NOT NULL CHECK (resource <> ''),
-	uid text NOT NULL,
+	uid text NOT NULL CHECK (uid <> ''),
+	uid_key bytea NOT NULL GENERATED ALWAYS AS (imip_key(uid)) STORED,
 	rid text NOT NULL DEFAULT '',		-- '' = non-recurring event
 	organiser text NOT NULL,
 	CHECK (start_at < end_at),
-	PRIMARY KEY (quota_id, resource, uid, rid, start_at, end_at)
+	PRIMARY KEY (quota_id, resource, uid_key, rid, start_at, end_at)
 );
 CREATE INDEX quota_reservations_organiser
 	ON quota_reservations (quota_id, organiser);

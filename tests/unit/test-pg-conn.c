@@ -1,6 +1,6 @@
 /* pg-conn.h against a real server: values travel as parameters, errors
-   carry their SQLSTATE, transactions, and the per-user lock that
-   serialises writers of one user and lets readers share.
+   carry their SQLSTATE, transactions, and the quota lock that serialises
+   the writers of one quota journal.
 
    Needs IMIP_TEST_CONNINFO (a database that `imip-admin db-upgrade` has
    brought to PG_SCHEMA_VERSION); tests/integration/postgresql-schema.sh
@@ -156,25 +156,25 @@ static void test_transactions(void **state)
 	assert_int_equal(pg_conn_rollback(conn, &error), -1);
 	g_free(error);
 
-	/* a rolled-back creation leaves no user */
+	/* a rolled-back creation leaves no quota */
 	ok(pg_conn_begin(conn, &error));
 	assert_true(pg_conn_in_transaction(conn));
 	assert_int_equal(pg_conn_begin(conn, &error), -1);
 	assert_string_equal(error, "PostgreSQL: a transaction is already open");
 	g_free(error);
-	assert_int_equal(pg_conn_lock_user(conn, "rolled.back@example.com",
+	assert_int_equal(pg_conn_lock_quota(conn, "rolled.back@example.com",
 					   PG_LOCK_CREATE, &id, &error), 1);
 	ok(pg_conn_rollback(conn, &error));
 	assert_false(pg_conn_in_transaction(conn));
 	ok(pg_conn_begin(conn, &error));
-	assert_int_equal(pg_conn_lock_user(conn, "rolled.back@example.com", 0,
+	assert_int_equal(pg_conn_lock_quota(conn, "rolled.back@example.com", 0,
 					   &id, &error), 0);
 	assert_int_equal(id, 0);
 	ok(pg_conn_rollback(conn, &error));
 
 	/* COMMIT after a failed statement rolls back, and says so */
 	ok(pg_conn_begin(conn, &error));
-	assert_int_equal(pg_conn_lock_user(conn, "failed.tx@example.com",
+	assert_int_equal(pg_conn_lock_quota(conn, "failed.tx@example.com",
 					   PG_LOCK_CREATE, &id, &error), 1);
 	assert_int_equal(pg_conn_exec(conn, "SELECT 1/0", 0, NULL, NULL,
 				      NULL), -1);
@@ -183,20 +183,20 @@ static void test_transactions(void **state)
 	g_free(error);
 	assert_false(pg_conn_in_transaction(conn));
 	ok(pg_conn_begin(conn, &error));
-	assert_int_equal(pg_conn_lock_user(conn, "failed.tx@example.com", 0,
+	assert_int_equal(pg_conn_lock_quota(conn, "failed.tx@example.com", 0,
 					   &id, &error), 0);
 	ok(pg_conn_commit(conn, &error));
 
 	/* a lock outside a transaction would end with its statement */
-	assert_int_equal(pg_conn_lock_user(conn, "x@example.com",
+	assert_int_equal(pg_conn_lock_quota(conn, "x@example.com",
 					   PG_LOCK_CREATE, &id, &error), -1);
 	assert_non_null(strstr(error, "outside a transaction"));
 	g_free(error);
 	pg_conn_close(&conn);
 }
 
-/* Writers of one user exclude each other; other users go on. */
-static void test_user_lock_exclusive(void **state)
+/* Writers of one quota exclude each other; other quotas go on. */
+static void test_quota_lock_exclusive(void **state)
 {
 	struct pg_conn *a = connect_ok(), *b = connect_ok();
 	char *error = NULL;
@@ -204,69 +204,31 @@ static void test_user_lock_exclusive(void **state)
 
 	(void)state;
 	ok(pg_conn_begin(a, &error));
-	assert_int_equal(pg_conn_lock_user(a, "vincent.vole@example.com",
+	assert_int_equal(pg_conn_lock_quota(a, "vincent.vole@example.com",
 					   PG_LOCK_CREATE, &id_a, &error), 1);
 	assert_true(id_a > 0);
 
 	begin_impatient(b);
-	assert_int_equal(pg_conn_lock_user(b, "vincent.vole@example.com",
+	assert_int_equal(pg_conn_lock_quota(b, "vincent.vole@example.com",
 					   PG_LOCK_CREATE, &id_b, &error), -1);
 	assert_string_equal(pg_conn_last_sqlstate(b), "55P03");
 	g_free(error);
 	ok(pg_conn_rollback(b, &error));
 
 	begin_impatient(b);
-	assert_int_equal(pg_conn_lock_user(b, "paul.boddie@example.com",
+	assert_int_equal(pg_conn_lock_quota(b, "paul.boddie@example.com",
 					   PG_LOCK_CREATE, &id_b, &error), 1);
 	assert_true(id_b != id_a);
 	ok(pg_conn_commit(b, &error));
 
 	ok(pg_conn_commit(a, &error));
 	begin_impatient(b);
-	assert_int_equal(pg_conn_lock_user(b, "vincent.vole@example.com", 0,
+	assert_int_equal(pg_conn_lock_quota(b, "vincent.vole@example.com", 0,
 					   &id_b, &error), 1);
 	assert_int_equal(id_b, id_a);
 	ok(pg_conn_commit(b, &error));
 	pg_conn_close(&a);
 	pg_conn_close(&b);
-}
-
-/* Readers share; a writer waits for them. */
-static void test_user_lock_shared(void **state)
-{
-	struct pg_conn *a = connect_ok(), *b = connect_ok(), *c = connect_ok();
-	char *error = NULL;
-	gint64 id;
-
-	(void)state;
-	/* a user created by a transaction not yet committed is not there
-	   for the others: create it first */
-	ok(pg_conn_begin(a, &error));
-	assert_int_equal(pg_conn_lock_user(a, "reader@example.com",
-					   PG_LOCK_CREATE, &id, &error), 1);
-	begin_impatient(b);
-	assert_int_equal(pg_conn_lock_user(b, "reader@example.com",
-					   PG_LOCK_SHARED, &id, &error), 0);
-	ok(pg_conn_rollback(b, &error));
-	ok(pg_conn_commit(a, &error));
-
-	ok(pg_conn_begin(a, &error));
-	assert_int_equal(pg_conn_lock_user(a, "reader@example.com",
-					   PG_LOCK_SHARED, &id, &error), 1);
-	begin_impatient(b);
-	assert_int_equal(pg_conn_lock_user(b, "reader@example.com",
-					   PG_LOCK_SHARED, &id, &error), 1);
-	begin_impatient(c);
-	assert_int_equal(pg_conn_lock_user(c, "reader@example.com", 0, &id,
-					   &error), -1);
-	assert_string_equal(pg_conn_last_sqlstate(c), "55P03");
-	g_free(error);
-	ok(pg_conn_rollback(c, &error));
-	ok(pg_conn_rollback(b, &error));
-	ok(pg_conn_commit(a, &error));
-	pg_conn_close(&a);
-	pg_conn_close(&b);
-	pg_conn_close(&c);
 }
 
 struct waiter {
@@ -283,7 +245,7 @@ static gpointer waiter_run(gpointer data)
 
 	if (pg_conn_begin(w->conn, &w->error) < 0)
 		return NULL;
-	w->locked = pg_conn_lock_user(w->conn, "serial@example.com",
+	w->locked = pg_conn_lock_quota(w->conn, "serial@example.com",
 				      PG_LOCK_CREATE, &id, &w->error);
 	w->waited_us = g_get_monotonic_time() - start;
 	if (w->locked == 1)
@@ -291,9 +253,10 @@ static gpointer waiter_run(gpointer data)
 	return NULL;
 }
 
-/* A second writer waits (with the normal timeout) until the first one
-   commits, then goes on: the serial result of two deliveries. */
-static void test_user_lock_waits(void **state)
+/* A second writer of a quota waits (with the normal timeout) until the
+   first one commits, then goes on: the serial result of two
+   deliveries. */
+static void test_quota_lock_waits(void **state)
 {
 	struct waiter w = { .conn = connect_ok() };
 	struct pg_conn *a = connect_ok();
@@ -303,7 +266,7 @@ static void test_user_lock_waits(void **state)
 
 	(void)state;
 	ok(pg_conn_begin(a, &error));
-	assert_int_equal(pg_conn_lock_user(a, "serial@example.com",
+	assert_int_equal(pg_conn_lock_quota(a, "serial@example.com",
 					   PG_LOCK_CREATE, &id, &error), 1);
 	thread = g_thread_new("waiter", waiter_run, &w);
 	g_usleep(500000);
@@ -327,11 +290,6 @@ static void test_quota_lock(void **state)
 	assert_int_equal(pg_conn_lock_quota(a, "rooms", 0, &id, &error), 0);
 	assert_int_equal(pg_conn_lock_quota(a, "rooms", PG_LOCK_CREATE, &id,
 					    &error), 1);
-	assert_int_equal(pg_conn_lock_quota(a, "rooms", PG_LOCK_SHARED, &id,
-					    &error), -1);
-	assert_string_equal(error, "PostgreSQL: a quota lock is always "
-			    "exclusive");
-	g_free(error);
 	assert_int_equal(pg_conn_lock_quota(a, "", PG_LOCK_CREATE, &id,
 					    &error), -1);
 	g_free(error);
@@ -366,9 +324,8 @@ int main(void)
 		cmocka_unit_test(test_binary_parameter),
 		cmocka_unit_test(test_errors_carry_sqlstate),
 		cmocka_unit_test(test_transactions),
-		cmocka_unit_test(test_user_lock_exclusive),
-		cmocka_unit_test(test_user_lock_shared),
-		cmocka_unit_test(test_user_lock_waits),
+		cmocka_unit_test(test_quota_lock_exclusive),
+		cmocka_unit_test(test_quota_lock_waits),
 		cmocka_unit_test(test_quota_lock),
 		cmocka_unit_test(test_schema_version),
 	};
