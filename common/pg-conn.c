@@ -265,3 +265,16 @@ int pg_conn_lock_quota(struct pg_conn *conn, const char *quota,
 	PQclear(res);
 	return ret;
 }
+
+void pg_conn_array_append(GString *array, const char *value)
+{
+	if (array->len > 1)
+		g_string_append_c(array, ',');
+	g_string_append_c(array, '"');
+	for (const char *s = value; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			g_string_append_c(array, '\\');
+		g_string_append_c(array, *s);
+	}
+	g_string_append_c(array, '"');
+}

@@ -47,6 +47,14 @@ int pg_conn_exec_binary(struct pg_conn *conn, const char *sql, int nparams,
 int pg_conn_exec_script(struct pg_conn *conn, const char *sql,
 			char **error_r);
 
+/* Add one element to a PostgreSQL array literal being built in `array`
+   (started with "{"; the caller closes it with "}"): double-quoted, with
+   '"' and '\' escaped by a backslash (the array input syntax), so any
+   text (commas, braces, quotes, "NULL") reaches the row unchanged.  One
+   statement with array parameters (unnest) writes many rows in one
+   round trip. */
+void pg_conn_array_append(GString *array, const char *value);
+
 /* The SQLSTATE of the last failed statement ("" if none): 40P01 deadlock,
    55P03 lock not available, 40001 serialization failure. */
 const char *pg_conn_last_sqlstate(const struct pg_conn *conn);

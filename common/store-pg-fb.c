@@ -148,22 +148,6 @@ int store_pg_fb_read_uid(struct store_user *su, enum store_fb_table table,
 
 /* --- writing ------------------------------------------------------------- */
 
-/* One element of a PostgreSQL array literal: always double-quoted, with
-   '"' and '\' escaped by a backslash (the array input syntax), so any
-   text (commas, braces, quotes, "NULL") reaches the row unchanged. */
-static void store_pg_array_append(GString *array, const char *value)
-{
-	if (array->len > 1)
-		g_string_append_c(array, ',');
-	g_string_append_c(array, '"');
-	for (const char *s = value; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			g_string_append_c(array, '\\');
-		g_string_append_c(array, *s);
-	}
-	g_string_append_c(array, '"');
-}
-
 enum store_pg_fb_column {
 	FB_COL_START, FB_COL_END, FB_COL_UID, FB_COL_RID, FB_COL_TRANSP,
 	FB_COL_SUMMARY, FB_COL_ORGANISER, FB_COL_EXPIRES,
@@ -182,22 +166,22 @@ static void store_pg_fb_arrays(const struct fb_list *list,
 		const struct fb_period *p = list->periods->pdata[i];
 
 		store_pg_time_param(num, p->start);
-		store_pg_array_append(columns[FB_COL_START], num);
+		pg_conn_array_append(columns[FB_COL_START], num);
 		store_pg_time_param(num, p->end);
-		store_pg_array_append(columns[FB_COL_END], num);
-		store_pg_array_append(columns[FB_COL_UID],
+		pg_conn_array_append(columns[FB_COL_END], num);
+		pg_conn_array_append(columns[FB_COL_UID],
 				      store_pg_text_or_empty(p->uid));
-		store_pg_array_append(columns[FB_COL_RID],
+		pg_conn_array_append(columns[FB_COL_RID],
 				      store_pg_text_or_empty(p->rid));
-		store_pg_array_append(columns[FB_COL_TRANSP],
+		pg_conn_array_append(columns[FB_COL_TRANSP],
 				      store_pg_text_or_empty(p->transp));
-		store_pg_array_append(columns[FB_COL_SUMMARY],
+		pg_conn_array_append(columns[FB_COL_SUMMARY],
 				      store_pg_text_or_empty(p->summary));
-		store_pg_array_append(columns[FB_COL_ORGANISER],
+		pg_conn_array_append(columns[FB_COL_ORGANISER],
 				      store_pg_text_or_empty(p->organiser));
 		/* 0: no expiry, NULL in the row (nullif below) */
 		store_pg_time_param(num, p->expires);
-		store_pg_array_append(columns[FB_COL_EXPIRES], num);
+		pg_conn_array_append(columns[FB_COL_EXPIRES], num);
 	}
 	for (unsigned int c = 0; c < FB_COL_COUNT; c++)
 		g_string_append_c(columns[c], '}');

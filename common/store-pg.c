@@ -517,28 +517,41 @@ static int store_pg_requests_read(struct store_user *su, GPtrArray *requests_r)
 static int store_pg_requests_write(struct store_user *su,
 				   const GPtrArray *requests)
 {
-	const char *user_id = store_pg_uid_param(su);
-	const char *params[] = { user_id };
+	GString *uids = g_string_new("{"), *rids = g_string_new("{"),
+		*kinds = g_string_new("{");
+	const char *params[] = {
+		store_pg_uid_param(su), NULL, NULL, NULL,
+	};
+	int ret;
 
-	if (store_pg_exec(su, "DELETE FROM requests WHERE user_id = $1", 1,
-			  params, NULL) < 0)
-		return -1;
+	/* every message re-derives the list: one DELETE and one INSERT of
+	   arrays, not a round trip per request */
 	for (guint i = 0; i < requests->len; i++) {
 		const struct store_request *r = g_ptr_array_index(requests, i);
-		char position[16];
-		const char *row[] = {
-			user_id, position, r->uid, store_pg_rid_in(r->rid),
-			r->kind,
-		};
 
-		g_snprintf(position, sizeof(position), "%u", i);
-		if (store_pg_exec(su, "INSERT INTO requests (user_id, "
-				  "position, uid, rid, kind) "
-				  "VALUES ($1, $2, $3, $4, $5)", 5, row,
-				  NULL) < 0)
-			return -1;
+		pg_conn_array_append(uids, r->uid);
+		pg_conn_array_append(rids, store_pg_rid_in(r->rid));
+		pg_conn_array_append(kinds, r->kind);
 	}
-	return 0;
+	g_string_append_c(uids, '}');
+	g_string_append_c(rids, '}');
+	g_string_append_c(kinds, '}');
+	params[1] = uids->str;
+	params[2] = rids->str;
+	params[3] = kinds->str;
+	ret = store_pg_exec(su, "DELETE FROM requests WHERE user_id = $1", 1,
+			    params, NULL);
+	if (ret == 0 && requests->len > 0)
+		ret = store_pg_exec(su, "INSERT INTO requests (user_id, "
+				    "position, uid, rid, kind) "
+				    "SELECT $1, n - 1, u, r, k FROM "
+				    "unnest($2::text[], $3::text[], $4::text[]) "
+				    "WITH ORDINALITY AS t(u, r, k, n)", 4,
+				    params, NULL);
+	g_string_free(uids, TRUE);
+	g_string_free(rids, TRUE);
+	g_string_free(kinds, TRUE);
+	return ret < 0 ? -1 : 0;
 }
 
 /* --- preferences --------------------------------------------------------- */

@@ -123,6 +123,10 @@ struct store_user {
 	   checks, newness, derivation), and nobody else can change them
 	   while the session holds the user's lock. */
 	GHashTable *object_cache;
+	/* The preferences read in this session, name -> value, or -> NULL
+	   for "not set" (store.c): one message asks for the same few
+	   several times, and each ask is a file open or a round trip. */
+	GHashTable *pref_cache;
 };
 
 /* Backends report errors with this: replaces su->error, returns -1. */

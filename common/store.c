@@ -161,6 +161,8 @@ int store_user_open(struct store *store, const char *user,
 	su->error = NULL;
 	su->object_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
 						 g_free, store_cache_uid_free);
+	su->pref_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+					       g_free, g_free);
 	*su_r = su;
 	return 1;
 }
@@ -176,6 +178,7 @@ void store_user_close(struct store_user **su)
 	g_free(s->user);
 	g_free(s->error);
 	g_hash_table_destroy(s->object_cache);
+	g_hash_table_destroy(s->pref_cache);
 	s->store->v->user_close(s);
 }
 
@@ -193,8 +196,10 @@ int store_user_commit(struct store_user *su, const char **error_r)
 		return 0;
 	ret = su->store->v->commit(su);
 	/* what the cache holds may be what was just rolled back */
-	if (ret < 0)
+	if (ret < 0) {
 		g_hash_table_remove_all(su->object_cache);
+		g_hash_table_remove_all(su->pref_cache);
+	}
 	ret = store_user_result(su, ret, error_r);
 	/* kept or lost, that transaction is over: what the session writes
 	   next starts clean */
@@ -489,11 +494,22 @@ int store_fb_others_of_uid(struct store_user *su, const char *uid,
 int store_pref_get(struct store_user *su, const char *name, char **value_r,
 		   const char **error_r)
 {
+	gpointer cached;
+	int ret;
+
 	*value_r = NULL;
 	if (name == NULL || *name == '\0')
 		return store_user_fail(su, error_r, "no preference name given");
-	return store_user_result(su, su->store->v->pref_get(su, name, value_r),
-				 error_r);
+	if (g_hash_table_lookup_extended(su->pref_cache, name, NULL,
+					 &cached)) {
+		*value_r = g_strdup(cached);
+		return cached != NULL ? 1 : 0;
+	}
+	ret = su->store->v->pref_get(su, name, value_r);
+	if (ret >= 0)
+		g_hash_table_insert(su->pref_cache, g_strdup(name),
+				    g_strdup(*value_r));
+	return store_user_result(su, ret, error_r);
 }
 
 int store_pref_set(struct store_user *su, const char *name, const char *value,
@@ -504,6 +520,8 @@ int store_pref_set(struct store_user *su, const char *name, const char *value,
 				       "no preference name or value given");
 	if (!store_user_writable(su, error_r))
 		return -1;
+	/* whatever happens, the next get asks the backend */
+	g_hash_table_remove(su->pref_cache, name);
 	return store_user_result(su, su->store->v->pref_set(su, name, value),
 				 error_r);
 }
@@ -515,6 +533,7 @@ int store_pref_unset(struct store_user *su, const char *name,
 		return store_user_fail(su, error_r, "no preference name given");
 	if (!store_user_writable(su, error_r))
 		return -1;
+	g_hash_table_remove(su->pref_cache, name);
 	return store_user_result(su, su->store->v->pref_unset(su, name),
 				 error_r);
 }

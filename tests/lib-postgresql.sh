@@ -24,7 +24,9 @@
 # Optional, set before pg_start:
 #   PG_SOCKET_MODE  mode of the socket directory, default 0700 (only root
 #                   and the server's user); 0755 lets other users (a mail
-#                   server's) reach it.  Authentication is "trust": whoever
+#                   server's) reach it, and then the socket itself is made
+#                   writable for them too (unix_socket_permissions 0777;
+#                   0770 otherwise).  Authentication is "trust": whoever
 #                   reaches the socket may be any role, so keep it closed
 #                   unless a test needs otherwise.
 #
@@ -125,6 +127,10 @@ pg_start() {
 	PG_SOCKET_DIR=$PG_DIR/socket
 	PG_LOG=$PG_DIR/postgresql.log
 	rm -rf "$PG_DATA" "$PG_SOCKET_DIR"
+	# connect(2) to a UNIX socket needs write permission on it: a closed
+	# directory keeps others out, an open one lets them in
+	_pg_socket_perm=0770
+	[ "$PG_SOCKET_MODE" = 0700 ] || _pg_socket_perm=0777
 	# The server's user must reach its directories below ours (the
 	# caller makes the directories above DIR searchable: mktemp -d gives
 	# 0700).
@@ -152,7 +158,7 @@ pg_start() {
 listen_addresses = ''
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCKET_DIR'
-unix_socket_permissions = 0770
+unix_socket_permissions = $_pg_socket_perm
 fsync = off
 synchronous_commit = off
 full_page_writes = off

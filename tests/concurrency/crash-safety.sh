@@ -4,7 +4,9 @@
 # re-derived by the retry, temporary files of a killed writer removed).
 #
 # usage: tests/concurrency/crash-safety.sh BUILDDIR
-#   CRASH_SEED=N repeats a run (the seed is printed); CRASH_KILLS=N (200).
+#   CRASH_SEED=N repeats a run (the seed is printed); CRASH_KILLS=N (200);
+#   CRASH_EARLIEST=F: no kill before F times a message's running time (0;
+#   0.6 on PostgreSQL, see below).
 #
 # The messages of lib-person-messages.sh (2 senders x 30: invitations,
 # updates, cancellations, replies to the user's own events) plus two large
@@ -35,6 +37,17 @@
 #     complete (its MIME closing boundary present): a kill never leaves a
 #     torn message (a retried message may be there twice: the MTA's
 #     at-least-once, counted and printed).
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store (the serial and the killed store each in a database of
+# their own), where a kill rolls the session's transaction back whole and
+# the server drops its lock: "derived data removed" is a DELETE of the
+# user's rows of requests and busy_periods (all three free/busy tables),
+# and the walk for temporary files covers what is still files there (the
+# static, journal and preference directories; the store directory must
+# stay empty).  An imip-shim spends the first ~80% of its run starting and
+# connecting and holds its transaction only for the last few ms (a big
+# invitation longer), so the kills there start at 0.6 of the running time:
+# spread over all of it, fewer than 5% landed inside a transaction.
 # Prints PASS/FAIL; exit status 1 on failure, 2 on usage.
 set -u
 
@@ -50,18 +63,23 @@ IMIP_NOW=20141120T120000Z
 export IMIP_NOW
 . "$SRC/tests/lib-imip.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
+. "$SRC/tests/lib-backend.sh"
+NAME="crash-safety$BACKEND_LABEL"
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/imip-crash-safety.XXXXXX") || exit 1
-trap 'rm -rf "$TOP"' EXIT
+trap 'backend_stop; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 start=$(date +%s)
 SEED=${CRASH_SEED:-$(date +%s)}
 KILLS=${CRASH_KILLS:-200}
+EARLIEST=${CRASH_EARLIEST:-0}
 
 fail() {
-	echo "FAIL crash-safety (seed $SEED): $*"
+	echo "FAIL $NAME (seed $SEED): $*"
 	exit 1
 }
+backend_start "$TOP" "$ADMIN" || fail "$BACKEND_ERROR"
+[ "$BACKEND" = file ] || EARLIEST=${CRASH_EARLIEST:-0.6}
 
 PERSON_MSG=$TOP/msg
 person_messages "$PERSON_MSG" 2 30 || fail "cannot generate the messages"
@@ -87,9 +105,26 @@ echo paul.boddie@example.com > "$PERSON_MSG/big-1.from"
 
 for run in serial crash; do
 	imip_conf "$TOP/$run" || fail "$IMIP_ERROR"
+	backend_conf "$TOP/$run/imip.conf" "$run" || fail "$BACKEND_ERROR"
 	person_setup "$TOP/$run/imip.conf" "$SHIM" 2> "$TOP/$run/setup.err" ||
 		fail "$run: the user's own events: $(cat "$TOP/$run/setup.err")"
 done
+
+# $TOP/remove-derived: remove the user's derived data (what `imip-admin
+# rebuild` makes again from the calendar objects) of the killed store
+if [ "$BACKEND" = postgresql ]; then
+	cat > "$TOP/remove-derived" <<EOF
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \\
+	-U "$PG_USER" -d crash -c "
+DELETE FROM requests WHERE user_id = (SELECT id FROM users WHERE address = '$PERSON_USER');
+DELETE FROM busy_periods WHERE user_id = (SELECT id FROM users WHERE address = '$PERSON_USER')"
+EOF
+else
+	_s=$TOP/crash/store/$PERSON_USER
+	cat > "$TOP/remove-derived" <<EOF
+rm -rf "$_s/requests" "$_s/freebusy" "$_s/freebusy-other" "$_s/freebusy-offers"
+EOF
+fi
 
 # the reference: no kills
 while read -r m; do
@@ -101,15 +136,23 @@ done < "$TOP/order"
 person_state "$TOP/serial/imip.conf" "$ADMIN" "$TOP/serial.state"
 ! grep -q '^!! ' "$TOP/serial.state" || fail "serial: imip-admin failed: $(grep -A2 '^!! ' "$TOP/serial.state" | head -n 6)"
 
+# On PostgreSQL the server logs each session that ended inside a
+# transaction (at level LOG): the count says how many kills landed inside
+# one, i.e. how many rollbacks the retries had to make good.
+if [ "$BACKEND" = postgresql ]; then
+	backend_psql crash "ALTER DATABASE crash SET log_min_messages = 'log'" ||
+		fail "psql ALTER DATABASE failed"
+fi
+
 # the crash loop (Python: precise delays and SIGKILL of the exact child)
-export SHIM ADMIN PERSON_USER PERSON_MSG SEED KILLS TOP SRC
+export SHIM ADMIN PERSON_USER PERSON_MSG SEED KILLS EARLIEST TOP SRC
 python3 - <<'PY' || fail "$(tail -n 20 "$TOP/crash.report")"
 import os, random, signal, subprocess, sys, time
 TOP, SHIM, ADMIN, USER = os.environ["TOP"], os.environ["SHIM"], os.environ["ADMIN"], os.environ["PERSON_USER"]
 MSG, KILLS = os.environ["PERSON_MSG"], int(os.environ["KILLS"])
+EARLIEST = float(os.environ["EARLIEST"])
 rng = random.Random(int(os.environ["SEED"]))
 conf = TOP + "/crash/imip.conf"
-store = TOP + "/crash/store/" + USER
 report = open(TOP + "/crash.report", "w")
 def die(text):
     report.write(text + "\n"); report.close(); sys.exit(1)
@@ -130,7 +173,6 @@ def check(tag):
             for field in line.split("\t"):
                 if field.startswith("."):
                     die("after kill %s: imip-admin %s lists a temporary file: %r" % (tag, cmd, line))
-DERIVED = ("requests", "freebusy", "freebusy-other", "freebusy-offers")
 order = open(TOP + "/order").read().split()
 # a message's usual running time, for the delays
 durations = {}
@@ -146,8 +188,13 @@ while True:
                                  stdin=open("%s/%s.eml" % (MSG, m)), stderr=open(TOP + "/crash/log", "a"))
             runs += 1
             if kills < KILLS:
-                d = durations.get(m, 0.4 if m.startswith("big") else 0.02)
-                time.sleep(rng.uniform(0, d * 1.2))
+                # a message not yet run to the end: as long as the others
+                # (a PostgreSQL session takes longer than 20 ms, and kills
+                # that all land before it opens test nothing)
+                small = [v for k, v in durations.items() if not k.startswith("big")]
+                d = durations.get(m, 0.4 if m.startswith("big") else
+                                  sum(small) / len(small) if small else 0.02)
+                time.sleep(rng.uniform(d * EARLIEST, d * 1.2))
                 if p.poll() is None:
                     p.send_signal(signal.SIGKILL)
             rc = p.wait()
@@ -162,8 +209,9 @@ while True:
             if kills % 50 == 0:
                 state(tag)
             if kills % 25 == 0:
-                for f in DERIVED:
-                    subprocess.run(["rm", "-rf", store + "/" + f])
+                r = subprocess.run(["sh", TOP + "/remove-derived"], capture_output=True, text=True)
+                if r.returncode != 0:
+                    die("after kill %s: removing the derived data failed: %s" % (tag, r.stderr))
                 r = admin("rebuild", USER)
                 if r.returncode != 0:
                     die("after kill %s: imip-admin rebuild exit %d: %s" % (tag, r.returncode, r.stderr))
@@ -180,12 +228,20 @@ if temps:
 report.close()
 PY
 read -r summary < "$TOP/crash.report"
+if [ "$BACKEND" = postgresql ]; then
+	rolled=$(grep -c 'unexpected EOF on client connection with an open transaction' "$PG_LOG")
+	summary="$summary rolled_back_transactions=$rolled"
+	# with this many kills some must land inside a transaction, or the
+	# test did not test the rollback
+	[ "$KILLS" -lt 50 ] || [ "$rolled" -gt 0 ] ||
+		fail "$summary: no kill landed inside a transaction"
+fi
 
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/crash.state"
 diff -u "$TOP/serial.state" "$TOP/crash.state" > "$TOP/diff" ||
 	fail "after the kills and retries the store differs from the serial one: $(head -n 40 "$TOP/diff")"
-rm -rf "$TOP/crash/store/$PERSON_USER/requests" "$TOP/crash/store/$PERSON_USER/freebusy" \
-	"$TOP/crash/store/$PERSON_USER/freebusy-other" "$TOP/crash/store/$PERSON_USER/freebusy-offers"
+sh "$TOP/remove-derived" > "$TOP/remove.err" 2>&1 ||
+	fail "removing the derived data: $(cat "$TOP/remove.err")"
 "$ADMIN" -c "$TOP/crash/imip.conf" rebuild "$PERSON_USER" > /dev/null 2> "$TOP/rebuild.err" ||
 	fail "imip-admin rebuild: $(cat "$TOP/rebuild.err")"
 person_state "$TOP/crash/imip.conf" "$ADMIN" "$TOP/rebuilt.state"
@@ -214,6 +270,9 @@ if problems:
     sys.exit(1)
 print("entries=%d duplicates=%d" % (len(entries), sum(v - 1 for v in seen.values())))
 PY
+for run in serial crash; do
+	backend_check_used "$TOP/$run/store" "$run" > /dev/null || fail "$run: $BACKEND_ERROR"
+done
 end=$(date +%s)
-echo "PASS crash-safety (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn ($((end - start)) s)"
+echo "PASS $NAME (seed $SEED): $summary; store after retries and after rebuild equal to the serial delivery; mbox $(cat "$TOP/mbox.report"), none torn ($((end - start)) s)"
 exit 0

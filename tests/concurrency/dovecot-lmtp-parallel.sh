@@ -15,6 +15,10 @@
 # of the same messages delivered serially by imip-shim in the canonical
 # order.  The imip-shim variant is person-parallel.sh, the resource one
 # resource-double-booking.sh.
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store (the plugin, as Dovecot's mail user, and the serial
+# imip-shim each on a database of their own; the server's socket open to
+# the mail user).  Two Dovecots on one database: dovecot-two-hosts.sh.
 # Needs root (Dovecot); prints PASS/FAIL; exit status 1 on failure.
 set -u
 
@@ -23,12 +27,16 @@ BUILD=$(cd "${1:-$SRC/build}" && pwd)
 SHIM=$BUILD/mta-shim/imip-shim
 ADMIN=$BUILD/tools/imip-admin
 PLUGIN=$BUILD/dovecot-plugin/lib95_imip_plugin.so
-NAME=dovecot-lmtp-parallel
 WORKERS=8
 PER_WORKER=25
 # shellcheck source=SCRIPTDIR/../integration/lib-dovecot.sh
 . "$SRC/tests/integration/lib-dovecot.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
+# the plugin connects as Dovecot's mail user
+# shellcheck disable=SC2034  # read by lib-postgresql.sh
+PG_SOCKET_MODE=0755
+. "$SRC/tests/lib-backend.sh"
+NAME="dovecot-lmtp-parallel$BACKEND_LABEL"
 
 fail() {
 	echo "FAIL $NAME: $*"
@@ -40,15 +48,21 @@ for f in "$SHIM" "$ADMIN" "$PLUGIN"; do
 done
 dovecot_mktemp imip-lmtp-parallel || fail "$DOVECOT_ERROR"
 T=$DOVECOT_TMP
+# Dovecot first (its LMTP processes are the server's clients), then the
+# server, then the directory
+trap 'dovecot_stop; backend_stop; dovecot_cleanup' EXIT
 start=$(date +%s)
 dovecot_install "$T/apt.log" || fail "$DOVECOT_ERROR"
 IMIP_NOW=20141120T120000Z
 export IMIP_NOW
 
+backend_start "$T" "$ADMIN" || fail "$BACKEND_ERROR"
+
 PERSON_MSG=$T/msg
 person_messages "$PERSON_MSG" "$WORKERS" "$PER_WORKER" || fail "cannot generate the messages"
 for run in lmtp serial; do
 	imip_conf "$T/$run" || fail "$IMIP_ERROR"
+	backend_conf "$T/$run/imip.conf" "$run" || fail "$BACKEND_ERROR"
 	person_setup "$T/$run/imip.conf" "$SHIM" 2> "$T/$run.setup.err" ||
 		fail "$run: the user's own events: $(cat "$T/$run.setup.err")"
 done
@@ -147,6 +161,9 @@ own=$(find "$PERSON_MSG/setup" -name "*.eml" | wc -l)
 [ "$n" = $((own * WORKERS)) ] || fail "serial: $n attendee answers in the store, expected $((own * WORKERS))"
 diff -u "$T/serial.state" "$T/lmtp.state" > "$T/diff" ||
 	fail "the store after parallel LMTP differs from the serial one: $(head -n 40 "$T/diff")"
+for run in lmtp serial; do
+	backend_check_used "$T/$run/store" "$run" > /dev/null || fail "$run: $BACKEND_ERROR"
+done
 end=$(date +%s)
 echo "PASS $NAME: $total messages by $WORKERS parallel LMTP clients into Dovecot with the imip plugin ($((par_end - start)) s), every message delivered once, store equal to the serial delivery ($(grep -c '^== show' "$T/serial.state") events, $n replies) ($((end - start)) s)"
 exit 0

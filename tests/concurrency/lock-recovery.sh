@@ -17,6 +17,14 @@
 #      killed with SIGKILL: the next delivery finishes within 1 s; the
 #      store reads back (imip-admin events, requests, show); the killed
 #      message, redelivered as the MTA would, is recorded.
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store, whose lock is a session-level advisory lock on the user
+# (common/store-pg.h) that the server releases when the holder's
+# connection ends: in (a) the helper is a psql session that took that
+# lock (pg_advisory_lock) and sits idle, as an agent between two
+# statements does; "held" is probed with pg_try_advisory_lock from another
+# session; in (b) the kill must also roll the victim's transaction back
+# whole (the store reads back, nothing half-written is listed).
 # Prints PASS/FAIL; exit status 1 on failure, 2 on usage.
 set -u
 
@@ -34,6 +42,8 @@ export IMIP_NOW
 . "$SRC/tests/lib-imip.sh"
 . "$SRC/tests/lib-process.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
+. "$SRC/tests/lib-backend.sh"
+NAME="lock-recovery$BACKEND_LABEL"
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/imip-lock-recovery.XXXXXX") || exit 1
 HOLDER='' VICTIM='' WAITER=''
@@ -43,6 +53,8 @@ cleanup() {
 		kill -CONT "$p" 2>/dev/null
 		process_stop "$p" 5
 	done
+	exec 3>&-
+	backend_stop
 	rm -rf "$TOP"
 }
 trap cleanup EXIT
@@ -50,20 +62,36 @@ trap 'exit 1' INT TERM
 start=$(date +%s)
 
 fail() {
-	echo "FAIL lock-recovery: $*"
+	echo "FAIL $NAME: $*"
 	exit 1
 }
+backend_start "$TOP" "$ADMIN" || fail "$BACKEND_ERROR"
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 imip_conf "$TOP/imip" || fail "$IMIP_ERROR"
 CONF=$TOP/imip/imip.conf
+DB=lock
+backend_conf "$CONF" "$DB" || fail "$BACKEND_ERROR"
 "$ADMIN" -c "$CONF" init-user "$USER_ADDR" > /dev/null || fail "imip-admin init-user failed"
 LOCK=$TOP/imip/store/$USER_ADDR/.lock
-[ -f "$LOCK" ] || fail "no lock file $LOCK after init-user"
+KEY=$(backend_user_lock_sql "$USER_ADDR")
+if [ "$BACKEND" = file ]; then
+	[ -f "$LOCK" ] || fail "no lock file $LOCK after init-user"
+fi
 
-# lock_state: "held" or "free" (a non-blocking exclusive flock attempt)
+# lock_state: "held" or "free" (a non-blocking exclusive flock attempt; on
+# PostgreSQL pg_try_advisory_lock in a session of its own, which ends at
+# once and so releases what it got)
 lock_state() {
+	if [ "$BACKEND" = postgresql ]; then
+		case $(backend_psql "$DB" "SELECT pg_try_advisory_lock($KEY)") in
+		t) echo free ;;
+		f) echo held ;;
+		*) echo "psql failed" ;;
+		esac
+		return
+	fi
 	python3 -c '
 import fcntl, sys
 f = open(sys.argv[1])
@@ -72,6 +100,19 @@ try:
     print("free")
 except BlockingIOError:
     print("held")' "$LOCK"
+}
+
+# wait_free LIMIT_MS: poll lock_state until "free"; sets freed (ms).  On
+# PostgreSQL the server releases the lock when it sees the connection
+# end, a moment after the kill.
+wait_free() {
+	_t0=$(now_ms)
+	until [ "$(lock_state)" = free ]; do
+		freed=$(($(now_ms) - _t0))
+		[ "$freed" -le "$1" ] || return 1
+		sleep 0.01
+	done
+	freed=$(($(now_ms) - _t0))
 }
 
 # wait_exit PID LIMIT_MS: wait for a child to end, polling every 10 ms;
@@ -90,17 +131,31 @@ wait_exit() {
 }
 
 # --- (a) a helper holds the lock, then dies by SIGKILL ------------------------------
-python3 -c '
+if [ "$BACKEND" = postgresql ]; then
+	# psql reads its statements from a FIFO kept open by fd 3: after
+	# taking the lock it waits, idle, for more (the server side then
+	# notices the end of the connection at once, as with a killed agent)
+	mkfifo "$TOP/holder.in" || fail "mkfifo failed"
+	"$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" \
+		-p "$PG_PORT" -U "$PG_ROLE" -d "$DB" < "$TOP/holder.in" \
+		> "$TOP/holder.out" 2>&1 &
+	HOLDER=$!
+	exec 3> "$TOP/holder.in"
+	printf 'SELECT pg_advisory_lock(%s);\n\\! echo locked > %s\n' \
+		"$KEY" "$TOP/holder.ready" >&3
+else
+	python3 -c '
 import fcntl, sys, time
 f = open(sys.argv[1], "r+")
 fcntl.flock(f, fcntl.LOCK_EX)
 open(sys.argv[2], "w").write("locked\n")
 time.sleep(120)' "$LOCK" "$TOP/holder.ready" &
-HOLDER=$!
+	HOLDER=$!
+fi
 i=0
 while [ ! -s "$TOP/holder.ready" ]; do
 	i=$((i + 1))
-	[ $i -lt 100 ] || fail "a: the helper did not take the lock"
+	[ $i -lt 100 ] || fail "a: the helper did not take the lock: $(cat "$TOP/holder.out" 2>/dev/null)"
 	sleep 0.05
 done
 [ "$(lock_state)" = held ] || fail "a: the helper's lock is not seen as held"
@@ -114,6 +169,7 @@ kill -0 "$WAITER" 2>/dev/null || fail "a: imip-shim did not wait for the held lo
 kill -KILL "$HOLDER"
 wait "$HOLDER" 2>/dev/null
 HOLDER=
+exec 3>&-
 wait_exit "$WAITER" 3000 || fail "a: imip-shim still waiting $waited ms after the holder was killed"
 WAITER=
 a_ms=$waited
@@ -143,13 +199,18 @@ while [ $caught = 0 ] && [ $attempt -lt 40 ]; do
 	wait "$VICTIM"
 	VICTIM=
 	# processed (or already processed) without being caught: start again
-	rm -rf "$TOP/imip/store/$USER_ADDR/recurrences" "$TOP/imip/store/$USER_ADDR/seen"
+	if [ "$BACKEND" = postgresql ]; then
+		backend_psql "$DB" "DELETE FROM objects WHERE rid <> ''; DELETE FROM seen" ||
+			fail "b: psql DELETE failed"
+	else
+		rm -rf "$TOP/imip/store/$USER_ADDR/recurrences" "$TOP/imip/store/$USER_ADDR/seen"
+	fi
 done
 [ $caught = 1 ] || fail "b: never caught imip-shim holding the lock in $attempt attempts"
 kill -KILL "$VICTIM"
 wait "$VICTIM" 2>/dev/null
 VICTIM=
-[ "$(lock_state)" = free ] || fail "b: the lock is still held after the holder was killed"
+wait_free 1000 || fail "b: the lock is still held $freed ms after the holder was killed"
 "$SHIM" -c "$CONF" --role person --recipient "$USER_ADDR" \
 	--sender paul.boddie@example.com --deliver "mbox:$TOP/mbox" \
 	< "$SRC/samples/02-update.eml" 2> "$TOP/b2.err" &
@@ -176,6 +237,9 @@ grep -q '^big@example.com	-	active	0	' "$TOP/events" || fail "b: big@ not record
 n=$(grep -c '^big@example.com	2014' "$TOP/events")
 [ "$n" = 280 ] || fail "b: $n overrides of big@ listed after the redelivery, expected 280"
 grep -q '^kickoff-20141126@example.com	-	active	1	' "$TOP/events" || fail "b: the update got lost"
+backend_check_used "$TOP/imip/store" "$DB" > /dev/null || fail "$BACKEND_ERROR"
 end=$(date +%s)
-echo "PASS lock-recovery: (a) helper holding the flock killed -> waiting imip-shim done in $a_ms ms; (b) imip-shim SIGSTOPped holding the lock (attempt $attempt) then SIGKILLed -> next delivery in $b_ms ms, store reads back, redelivery recorded ($((end - start)) s)"
+what="the flock"
+[ "$BACKEND" = file ] || what="the advisory lock (psql)"
+echo "PASS $NAME: (a) helper holding $what killed -> waiting imip-shim done in $a_ms ms; (b) imip-shim SIGSTOPped holding the lock (attempt $attempt) then SIGKILLed -> next delivery in $b_ms ms, store reads back, redelivery recorded ($((end - start)) s)"
 exit 0

@@ -20,6 +20,9 @@
 # The resource side (competing REQUESTs for one room) is
 # resource-double-booking.sh; the same property through Dovecot LMTP and
 # the plugin is dovecot-lmtp-parallel.sh.
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store, the parallel and the serial store each in a database
+# of their own on one private server.
 # Prints PASS/FAIL; exit status 1 on failure, 2 on usage.
 set -u
 
@@ -37,15 +40,19 @@ IMIP_NOW=20141120T120000Z
 export IMIP_NOW
 . "$SRC/tests/lib-imip.sh"
 . "$SRC/tests/concurrency/lib-person-messages.sh"
+. "$SRC/tests/lib-backend.sh"
+NAME="person-parallel$BACKEND_LABEL"
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/imip-person-parallel.XXXXXX") || exit 1
-trap 'rm -rf "$TOP"' EXIT INT TERM
+trap 'backend_stop; rm -rf "$TOP"' EXIT
+trap 'exit 1' INT TERM
 start=$(date +%s)
 
 fail() {
-	echo "FAIL person-parallel: $*"
+	echo "FAIL $NAME: $*"
 	exit 1
 }
+backend_start "$TOP" "$ADMIN" || fail "$BACKEND_ERROR"
 
 PERSON_MSG=$TOP/msg
 person_messages "$PERSON_MSG" "$WORKERS" "$PER_WORKER" || fail "cannot generate the messages"
@@ -59,11 +66,13 @@ deliver() {
 
 for run in parallel serial; do
 	imip_conf "$TOP/$run" || fail "$IMIP_ERROR"
+	backend_conf "$TOP/$run/imip.conf" "$run" || fail "$BACKEND_ERROR"
 	person_setup "$TOP/$run/imip.conf" "$SHIM" 2> "$TOP/$run/setup.err" ||
 		fail "$run: the user's own events: $(cat "$TOP/$run/setup.err")"
 done
 
 # parallel: the workers start together and each walks its own list
+workers=
 w=0
 while [ $w -lt $WORKERS ]; do
 	(
@@ -74,9 +83,13 @@ while [ $w -lt $WORKERS ]; do
 			i=$((i + 1))
 		done
 	) &
+	workers="$workers $!"
 	w=$((w + 1))
 done
-wait
+# by PID: a bare `wait` would also wait for the PostgreSQL server
+for p in $workers; do
+	wait "$p"
+done
 par_end=$(date +%s)
 
 # serial: the canonical order
@@ -110,6 +123,9 @@ own=$(find "$PERSON_MSG/setup" -name "*.eml" | wc -l)
 if ! diff -u "$TOP/serial/state" "$TOP/parallel/state" > "$TOP/diff"; then
 	fail "the parallel store differs from the serial one ($(grep -c '^[-+][^-+]' "$TOP/diff") lines): $(head -n 40 "$TOP/diff")"
 fi
+for run in parallel serial; do
+	backend_check_used "$TOP/$run/store" "$run" > /dev/null || fail "$run: $BACKEND_ERROR"
+done
 end=$(date +%s)
-echo "PASS person-parallel: $total messages by $WORKERS concurrent imip-shim workers to one person ($((par_end - start)) s), store equal to the serial delivery ($(grep -c '^== show' "$TOP/serial/state") events, $n replies), every message delivered once ($((end - start)) s)"
+echo "PASS $NAME: $total messages by $WORKERS concurrent imip-shim workers to one person ($((par_end - start)) s), store equal to the serial delivery ($(grep -c '^== show' "$TOP/serial/state") events, $n replies), every message delivered once ($((end - start)) s)"
 exit 0

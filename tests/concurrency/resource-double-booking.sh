@@ -13,6 +13,8 @@
 #   - exactly N REPLYs per slot are ACCEPTED (N = capacity: 1, then 2);
 #   - `imip-admin freebusy ROOM` lists exactly the accepted UIDs and no
 #     instant is covered by more than N periods.
+# IMIP_TEST_BACKEND=postgresql (tests/lib-backend.sh): the same on the
+# PostgreSQL store (a database per variant on one private server).
 # Prints PASS/FAIL per variant; exit status 1 on any failure, 2 on usage.
 set -u
 
@@ -20,6 +22,7 @@ if [ $# -ne 1 ] || [ ! -x "$1/mta-shim/imip-shim" ] || [ ! -x "$1/tools/imip-adm
 	echo "usage: $0 BUILDDIR (with mta-shim/imip-shim and tools/imip-admin)" >&2
 	exit 2
 fi
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$1" && pwd)
 SHIM="$BUILD/mta-shim/imip-shim"
 ADMIN="$BUILD/tools/imip-admin"
@@ -30,9 +33,18 @@ SLOTS=5
 IMIP_NOW=20141120T120000Z
 export IMIP_NOW
 
+. "$SRC/tests/lib-backend.sh"
+NAME="resource-double-booking$BACKEND_LABEL"
+
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/imip-double-booking.XXXXXX") || exit 1
-trap 'rm -rf "$TOP"' EXIT INT TERM
+trap 'backend_stop; rm -rf "$TOP"' EXIT
+trap 'exit 1' INT TERM
 failed=0
+start=$(date +%s)
+backend_start "$TOP" "$ADMIN" || {
+	echo "FAIL $NAME: $BACKEND_ERROR"
+	exit 1
+}
 
 # run_variant CAPACITY
 run_variant() {
@@ -51,6 +63,8 @@ default_tzid = UTC
 log_target = stderr
 sendmail_path = /bin/false
 EOF
+	backend_conf "$dir/imip.conf" "capacity_$capacity" || {
+		echo "FAIL capacity $capacity: $BACKEND_ERROR"; failed=1; return; }
 	"$ADMIN" -c "$dir/imip.conf" init-user "$ROOM" >/dev/null &&
 	"$ADMIN" -c "$dir/imip.conf" pref "$ROOM" scheduling_function \
 		"schedule_in_freebusy $capacity" >/dev/null || {
@@ -96,6 +110,7 @@ END:VCALENDAR
             f.write(text)
 EOF
 
+	workers=
 	w=0
 	while [ $w -lt $WORKERS ]; do
 		(
@@ -110,12 +125,18 @@ EOF
 				i=$((i + 1))
 			done
 		) &
+		workers="$workers $!"
 		w=$((w + 1))
 	done
-	wait
+	# by PID: a bare `wait` would also wait for the PostgreSQL server
+	for p in $workers; do
+		wait "$p"
+	done
 
 	"$ADMIN" -c "$dir/imip.conf" freebusy "$ROOM" > "$dir/freebusy" || {
 		echo "FAIL capacity $capacity: imip-admin freebusy failed"; failed=1; return; }
+	backend_check_used "$dir/store" "capacity_$capacity" > /dev/null || {
+		echo "FAIL capacity $capacity: $BACKEND_ERROR"; failed=1; return; }
 
 	python3 - "$dir" "$WORKERS" "$PER_WORKER" "$SLOTS" "$capacity" "$ROOM" <<'EOF' || failed=1
 import email, email.policy, re, sys
@@ -176,13 +197,12 @@ print("PASS capacity %d: %d requests by %d concurrent workers, %d slot(s), %d ac
 EOF
 }
 
-start=$(date +%s)
 run_variant 1
 run_variant 2
 end=$(date +%s)
 if [ $failed -ne 0 ]; then
-	echo "FAIL resource-double-booking ($((end - start)) s)"
+	echo "FAIL $NAME ($((end - start)) s)"
 	exit 1
 fi
-echo "PASS resource-double-booking ($((end - start)) s)"
+echo "PASS $NAME ($((end - start)) s)"
 exit 0

@@ -671,6 +671,25 @@ static void test_preferences_and_static(void **state)
 	assert_int_equal(store_pref_set(f->su, "../../x", "v", &error), 0);
 	assert_false(path_exists(f->root, "x", NULL));
 
+	/* within a session a preference is read once (store.c's cache):
+	   the file changed behind the session's back is not seen, a set
+	   through the session is */
+	assert_int_equal(store_pref_get(f->su, "acl", &value, &error), 1);
+	g_free(value);
+	path = g_build_filename(f->config->preferences_dir, USER, "acl", NULL);
+	assert_true(g_file_set_contents(path, "changed\n", -1, NULL));
+	assert_int_equal(store_pref_get(f->su, "acl", &value, &error), 1);
+	assert_string_equal(value, "reject\naccept x");
+	g_free(value);
+	assert_int_equal(store_pref_set(f->su, "acl", "accept", &error), 0);
+	assert_int_equal(store_pref_get(f->su, "acl", &value, &error), 1);
+	assert_string_equal(value, "accept");
+	g_free(value);
+	assert_int_equal(store_pref_unset(f->su, "acl", &error), 1);
+	assert_int_equal(store_pref_get(f->su, "acl", &value, &error), 0);
+	assert_null(value);
+	g_free(path);
+
 	assert_int_equal(store_static_read(f->su, &text, &error), 0);
 	assert_null(text);
 	assert_int_equal(store_static_write(f->su, "BEGIN:VCALENDAR\r\n",
