@@ -23,19 +23,18 @@
 #include "journal-private.h"
 #include "config.h"
 #include "pg-conn.h"
+#include "pg-pool.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Idle connections kept per journal: a decision rarely holds more than
-   two quotas, imip-admin update-quotas one at a time. */
+/* Idle connections kept per journal (pg-pool.h): a decision rarely
+   holds more than two quotas, imip-admin update-quotas one at a time. */
 #define JOURNAL_PG_POOL_MAX 4
 
 struct journal_pg {
 	struct journal j;	/* first: journal.c's view */
-	char *conninfo;
-	/* struct pg_conn *: connected, no transaction */
-	GPtrArray *idle;
+	struct pg_pool *pool;
 };
 
 struct journal_pg_quota {
@@ -55,51 +54,13 @@ journal_pg_quota_of(struct journal_quota *q)
 	return (struct journal_pg_quota *)q;
 }
 
-/* --- connections --------------------------------------------------------- */
-
-/* An idle connection, or a new one; *pooled_r says which. */
-static int journal_pg_conn_take(struct journal_pg *jp, struct pg_conn **conn_r,
-				bool *pooled_r, char **error_r)
-{
-	*pooled_r = jp->idle->len > 0;
-	if (*pooled_r) {
-		*conn_r = g_ptr_array_steal_index(jp->idle, jp->idle->len - 1);
-		return 0;
-	}
-	return pg_conn_open(jp->conninfo, conn_r, error_r);
-}
-
-/* Back to the pool, its transaction rolled back if one is still open
-   (which releases the row lock); closed instead when that fails. */
-static void journal_pg_conn_release(struct journal_pg *jp,
-				    struct pg_conn *conn)
-{
-	bool reusable = pg_conn_is_open(conn);
-
-	if (reusable && pg_conn_in_transaction(conn))
-		reusable = pg_conn_rollback(conn, NULL) == 0;
-	if (reusable && pg_conn_is_open(conn) &&
-	    jp->idle->len < JOURNAL_PG_POOL_MAX)
-		g_ptr_array_add(jp->idle, conn);
-	else
-		pg_conn_close(&conn);
-}
-
-static void journal_pg_conn_free(gpointer conn)
-{
-	struct pg_conn *c = conn;
-
-	pg_conn_close(&c);
-}
-
 /* --- the journal and its quotas ------------------------------------------ */
 
 static void journal_pg_deinit(struct journal *j)
 {
 	struct journal_pg *jp = journal_pg_of(j);
 
-	g_ptr_array_free(jp->idle, TRUE);
-	g_free(jp->conninfo);
+	pg_pool_free(&jp->pool);
 	g_free(jp);
 }
 
@@ -109,10 +70,9 @@ static int journal_pg_list_quotas(struct journal *j, GPtrArray *quotas_r,
 	struct journal_pg *jp = journal_pg_of(j);
 	struct pg_conn *conn;
 	PGresult *res;
-	bool pooled;
 	int ret;
 
-	if (journal_pg_conn_take(jp, &conn, &pooled, error_r) < 0)
+	if (pg_pool_take(jp->pool, &conn, error_r) < 0)
 		return -1;
 	ret = pg_conn_exec(conn, "SELECT name FROM quotas", 0, NULL, &res,
 			   error_r);
@@ -122,19 +82,27 @@ static int journal_pg_list_quotas(struct journal *j, GPtrArray *quotas_r,
 					g_strdup(PQgetvalue(res, i, 0)));
 		PQclear(res);
 	}
-	journal_pg_conn_release(jp, conn);
+	pg_pool_release(jp->pool, conn, false);
 	return ret;
 }
 
+struct journal_pg_open {
+	const char *name;
+	bool create;
+};
+
 /* BEGIN, then the quota's row lock (made first when `create`): 1 with
    the id, 0 when there is no such quota, -1 error. */
-static int journal_pg_begin_locked(struct pg_conn *conn, const char *name,
-				   bool create, gint64 *id_r, char **error_r)
+static int journal_pg_begin_locked(struct pg_conn *conn, void *context,
+				   gint64 *id_r, char **error_r)
 {
+	const struct journal_pg_open *o = context;
+
 	if (pg_conn_begin(conn, error_r) < 0)
 		return -1;
-	return pg_conn_lock_quota(conn, name, create ? PG_LOCK_CREATE : 0,
-				  id_r, error_r);
+	return pg_conn_lock_quota(conn, o->name,
+				  o->create ? PG_LOCK_CREATE : 0, id_r,
+				  error_r);
 }
 
 static int journal_pg_quota_open(struct journal *j, const char *name,
@@ -142,28 +110,16 @@ static int journal_pg_quota_open(struct journal *j, const char *name,
 				 char **error_r)
 {
 	struct journal_pg *jp = journal_pg_of(j);
+	struct journal_pg_open open = { .name = name, .create = create };
 	struct journal_pg_quota *pq;
 	struct pg_conn *conn;
 	gint64 id = 0;
-	bool pooled;
 	int ret;
 
-	for (;;) {
-		if (journal_pg_conn_take(jp, &conn, &pooled, error_r) < 0)
-			return -1;
-		ret = journal_pg_begin_locked(conn, name, create, &id,
-					      error_r);
-		/* a pooled connection the server closed while it sat idle
-		   (restart, timeout): a fresh one gets the same chance */
-		if (ret >= 0 || !pooled || pg_conn_is_open(conn))
-			break;
-		pg_conn_close(&conn);
-		g_clear_pointer(error_r, g_free);
-	}
-	if (ret <= 0) {
-		journal_pg_conn_release(jp, conn);
+	ret = pg_pool_begin(jp->pool, journal_pg_begin_locked, &open, false,
+			    &conn, &id, error_r);
+	if (ret <= 0)
 		return ret;
-	}
 	pq = g_new0(struct journal_pg_quota, 1);
 	pq->conn = conn;
 	g_snprintf(pq->id_text, sizeof(pq->id_text), "%" G_GINT64_FORMAT, id);
@@ -178,10 +134,10 @@ static void journal_pg_quota_close(struct journal_quota *q)
 	/* what was written since the last commit is kept unless a call
 	   failed since (the caller gave up half way); a failure of this
 	   commit has no one left to tell: a caller that cares committed
-	   first.  journal_pg_conn_release() rolls back whatever is left. */
+	   first.  pg_pool_release() rolls back whatever is left. */
 	if (!q->failed && pg_conn_in_transaction(pq->conn))
 		(void)pg_conn_commit(pq->conn, NULL);
-	journal_pg_conn_release(journal_pg_of(q->j), pq->conn);
+	pg_pool_release(journal_pg_of(q->j)->pool, pq->conn, false);
 	g_free(pq);
 }
 
@@ -193,11 +149,12 @@ static void journal_pg_quota_close(struct journal_quota *q)
 static int journal_pg_quota_commit(struct journal_quota *q)
 {
 	struct journal_pg_quota *pq = journal_pg_quota_of(q);
+	struct journal_pg_open again = { .name = q->name, .create = false };
 	char *error = NULL, *relock_error = NULL;
 	gint64 id;
 	int ret = pg_conn_commit(pq->conn, &error);
 
-	if (journal_pg_begin_locked(pq->conn, q->name, false, &id,
+	if (journal_pg_begin_locked(pq->conn, &again, &id,
 				    &relock_error) <= 0 && ret == 0) {
 		ret = -1;
 		error = relock_error != NULL ? relock_error :
@@ -508,8 +465,7 @@ int journal_pg_init(const struct imip_config *config, struct journal **j_r,
 	}
 	jp = g_new0(struct journal_pg, 1);
 	jp->j.v = &journal_pg_vfuncs;
-	jp->conninfo = g_strdup(config->store_conninfo);
-	jp->idle = g_ptr_array_new_with_free_func(journal_pg_conn_free);
+	jp->pool = pg_pool_new(config->store_conninfo, JOURNAL_PG_POOL_MAX);
 	*j_r = &jp->j;
 	return 0;
 }

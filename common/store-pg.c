@@ -11,6 +11,7 @@
    strcmp() sorts them, whatever the database's collation. */
 
 #include "store-pg.h"
+#include "pg-pool.h"
 #include "store-file.h"
 #include "config.h"
 
@@ -18,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Idle connections kept per store.  A process rarely has more than two
-   sessions open at once (a resource reading its delegator); a few more
-   would only hold server slots. */
+/* Idle connections kept per store (pg-pool.h).  A process rarely has
+   more than two sessions open at once (a resource reading its
+   delegator); a few more would only hold server slots. */
 #define STORE_PG_POOL_MAX 4
 
 /* The advisory lock of a writer (store-pg.h).  hashtextextended gives
@@ -36,8 +37,7 @@ struct store_pg {
 	   table */
 	char *static_dir;
 	enum atomic_file_sync static_sync;
-	/* struct pg_conn *: connected, no transaction, no lock held */
-	GPtrArray *idle;
+	struct pg_pool *pool;
 };
 
 static inline struct store_pg *store_pg_of(struct store *store)
@@ -58,54 +58,13 @@ int store_pg_fail(struct store_user *su, char *error)
 	return -1;
 }
 
-/* --- the connection pool ------------------------------------------------- */
-
-/* An idle connection, or a new one; *pooled_r says which. */
-static int store_pg_conn_take(struct store_pg *sp, struct pg_conn **conn_r,
-			      bool *pooled_r, char **error_r)
-{
-	*pooled_r = sp->idle->len > 0;
-	if (*pooled_r) {
-		*conn_r = g_ptr_array_steal_index(sp->idle, sp->idle->len - 1);
-		return 0;
-	}
-	return pg_conn_open(sp->conninfo, conn_r, error_r);
-}
-
-/* Back to the pool after a session: its transaction ended and, for a
-   writer, its lock released.  A connection that failed any of that is
-   closed instead (closing ends both on the server). */
-static void store_pg_conn_release(struct store_pg *sp, struct pg_conn *conn,
-				  bool writer)
-{
-	bool reusable = pg_conn_is_open(conn);
-
-	if (reusable && pg_conn_in_transaction(conn))
-		reusable = pg_conn_rollback(conn, NULL) == 0;
-	if (reusable && writer)
-		reusable = pg_conn_exec(conn, "SELECT pg_advisory_unlock_all()",
-					0, NULL, NULL, NULL) == 0;
-	if (reusable && pg_conn_is_open(conn) &&
-	    sp->idle->len < STORE_PG_POOL_MAX)
-		g_ptr_array_add(sp->idle, conn);
-	else
-		pg_conn_close(&conn);
-}
-
-static void store_pg_conn_free(gpointer conn)
-{
-	struct pg_conn *c = conn;
-
-	pg_conn_close(&c);
-}
-
 /* --- the store and its users --------------------------------------------- */
 
 static void store_pg_deinit(struct store *store)
 {
 	struct store_pg *sp = store_pg_of(store);
 
-	g_ptr_array_free(sp->idle, TRUE);
+	pg_pool_free(&sp->pool);
 	g_free(sp->conninfo);
 	g_free(sp->static_dir);
 	g_free(sp);
@@ -117,20 +76,19 @@ static int store_pg_list_users(struct store *store, GPtrArray *users_r,
 	struct store_pg *sp = store_pg_of(store);
 	struct pg_conn *conn;
 	PGresult *res;
-	bool pooled;
 
-	if (store_pg_conn_take(sp, &conn, &pooled, error_r) < 0)
+	if (pg_pool_take(sp->pool, &conn, error_r) < 0)
 		return -1;
 	if (pg_conn_exec(conn, "SELECT address FROM users "
 			 "ORDER BY address COLLATE \"C\"", 0, NULL, &res,
 			 error_r) < 0) {
-		store_pg_conn_release(sp, conn, false);
+		pg_pool_release(sp->pool, conn, false);
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
 		g_ptr_array_add(users_r, g_strdup(PQgetvalue(res, i, 0)));
 	PQclear(res);
-	store_pg_conn_release(sp, conn, false);
+	pg_pool_release(sp->pool, conn, false);
 	return 0;
 }
 
@@ -185,38 +143,39 @@ static int store_pg_begin_reader(struct pg_conn *conn, const char *user,
 	return store_pg_user_id(conn, user, id_r, error_r);
 }
 
+struct store_pg_open {
+	const char *user;
+	enum store_open_flags flags;
+};
+
+static int store_pg_begin(struct pg_conn *conn, void *context, gint64 *id_r,
+			  char **error_r)
+{
+	const struct store_pg_open *o = context;
+
+	if ((o->flags & STORE_OPEN_READONLY) != 0)
+		return store_pg_begin_reader(conn, o->user, id_r, error_r);
+	return store_pg_begin_writer(conn, o->user,
+				     (o->flags & STORE_OPEN_CREATE) != 0,
+				     id_r, error_r);
+}
+
 static int store_pg_user_open(struct store *store, const char *user,
 			      enum store_open_flags flags,
 			      struct store_user **su_r, char **error_r)
 {
 	struct store_pg *sp = store_pg_of(store);
+	struct store_pg_open open = { .user = user, .flags = flags };
 	bool writer = (flags & STORE_OPEN_READONLY) == 0;
 	struct store_pg_user *pu;
 	struct pg_conn *conn;
 	gint64 id = 0;
-	bool pooled;
 	int ret;
 
-	for (;;) {
-		if (store_pg_conn_take(sp, &conn, &pooled, error_r) < 0)
-			return -1;
-		ret = writer ?
-			store_pg_begin_writer(conn, user,
-					      (flags & STORE_OPEN_CREATE) != 0,
-					      &id, error_r) :
-			store_pg_begin_reader(conn, user, &id, error_r);
-		/* A pooled connection may have been closed by the server
-		   while it sat idle (restart, idle timeout): a fresh one
-		   gets the same chance as on a first session. */
-		if (ret >= 0 || !pooled || pg_conn_is_open(conn))
-			break;
-		pg_conn_close(&conn);
-		g_clear_pointer(error_r, g_free);
-	}
-	if (ret <= 0) {
-		store_pg_conn_release(sp, conn, writer);
+	ret = pg_pool_begin(sp->pool, store_pg_begin, &open, writer, &conn,
+			    &id, error_r);
+	if (ret <= 0)
 		return ret;
-	}
 	pu = g_new0(struct store_pg_user, 1);
 	pu->conn = conn;
 	pu->user_id = id;
@@ -239,10 +198,10 @@ static void store_pg_user_close(struct store_user *su)
 	   kept unless one of its calls failed since (su->failed: the caller
 	   gave up half way); a failure of this commit has no one left to
 	   tell: the caller that cares committed first.  Whatever is not
-	   committed here is rolled back by store_pg_conn_release(). */
+	   committed here is rolled back by pg_pool_release(). */
 	if (writer && !su->failed && pg_conn_in_transaction(pu->conn))
 		(void)pg_conn_commit(pu->conn, NULL);
-	store_pg_conn_release(sp, pu->conn, writer);
+	pg_pool_release(sp->pool, pu->conn, writer);
 	g_free(pu);
 }
 
@@ -893,7 +852,7 @@ int store_pg_init(const struct imip_config *config, struct store **store_r,
 		sp->static_dir = g_strdup(config->static_dir);
 	sp->static_sync = config->store_fsync == IMIP_STORE_FSYNC_ALWAYS ?
 		ATOMIC_FILE_SYNC : ATOMIC_FILE_NO_SYNC;
-	sp->idle = g_ptr_array_new_with_free_func(store_pg_conn_free);
+	sp->pool = pg_pool_new(sp->conninfo, STORE_PG_POOL_MAX);
 	*store_r = &sp->store;
 	return 0;
 }
