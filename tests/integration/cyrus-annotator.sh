@@ -30,6 +30,10 @@
 #
 # Usage: tests/integration/cyrus-annotator.sh [BUILDDIR]  (default: build)
 #   KEEP=1 keeps the temporary directory.
+#   IMIP_TEST_BACKEND=postgresql: the same on the PostgreSQL store
+#   (tests/lib-backend.sh; Cyrus murder backends sharing one database):
+#   in (i) the store is held by a session holding alice's advisory lock,
+#   and at the end the file store must be empty and the database used.
 # Needs root (Cyrus and the daemon run as the cyrus user).  Prints one
 # PASS/FAIL line; exit status 0 only on PASS.
 
@@ -48,12 +52,14 @@ NAME=cyrus-annotator
 . "$SRC/tests/lib-imip.sh"
 # shellcheck source=SCRIPTDIR/lib-annotator.sh
 . "$SRC/tests/integration/lib-annotator.sh"
+# shellcheck source=SCRIPTDIR/../lib-backend.sh
+. "$SRC/tests/lib-backend.sh"
 
 for f in "$ANNOTATOR" "$SHIM" "$ADMIN"; do
 	[ -x "$f" ] || fail "no $f (build first)"
 done
 cyrus_mktemp imip-cyrus-annotator || fail "$CYRUS_ERROR"
-trap annotator_cleanup EXIT
+trap 'backend_stop; annotator_cleanup' EXIT
 T=$CYRUS_DIR
 
 IMIP_NOW=20261120T120000Z
@@ -73,6 +79,10 @@ for u in alice room; do
 done
 
 imip_conf "$T/imip" || fail "$IMIP_ERROR"
+# the annotator runs as the cyrus user: the server's socket must be open
+PG_SOCKET_MODE=0755
+backend_start "$T" "$ADMIN" && backend_conf "$IMIP_CONF" cyrus ||
+	fail "$BACKEND_ERROR"
 cat >> "$IMIP_CONF" <<EOF
 cyrus_imapd_conf = $CYRUS_CONF
 cyrus_socket = $SOCK
@@ -232,9 +242,15 @@ grep -q '^uid=1 flags=\$iMIP \$iMIP-added /vendor/imip-agent/outcome=added ' "$T
 # --- (i) slow: the store is locked by someone else ----------------------------
 
 itip i.eml REQUEST evt-slow@example.net 0 bob@example.net
-lockfile=$(find "$T/imip/store" -maxdepth 2 -name .lock -path '*alice*' | head -n 1)
-[ -n "$lockfile" ] || fail "i: no lock file for alice's store"
-flock "$lockfile" sleep 5 &
+if [ "$BACKEND" = postgresql ]; then
+	# another host's session holding alice's lock for 5 s
+	backend_psql cyrus "SELECT pg_advisory_lock($(backend_user_lock_sql alice@example.com));
+		SELECT pg_sleep(5)" > /dev/null 2>&1 &
+else
+	lockfile=$(find "$T/imip/store" -maxdepth 2 -name .lock -path '*alice*' | head -n 1)
+	[ -n "$lockfile" ] || fail "i: no lock file for alice's store"
+	flock "$lockfile" sleep 5 &
+fi
 LOCK_PID=$!
 sleep 0.3
 t0=$(date +%s%N)
@@ -315,4 +331,5 @@ annotator_wait_log 'uid=evt-exec@example.net outcome=added' ||
 	fail "k: no log line from the executable mode"
 
 annotator_log_clean "$T/annotator.log" || fail "$ANNOTATOR_ERROR"
-echo "PASS: $NAME"
+used=$(backend_check_used "$T/imip/store" cyrus) || fail "$BACKEND_ERROR"
+echo "PASS: $NAME$BACKEND_LABEL${used:+ (database: $used)}"
