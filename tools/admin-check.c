@@ -8,6 +8,7 @@
    are listed. */
 
 #include "admin.h"
+#include "admin-copy.h"
 #include "address.h"
 #include "check.h"
 #include "config.h"
@@ -195,6 +196,34 @@ static void check_sandbox_close(struct check_sandbox *sb)
 	g_clear_pointer(&sb->root, g_free);
 }
 
+/* The site's store is a database: the user's state goes into the
+   sandbox's files through the store interface (copy-store's code, one
+   read-only transaction: one consistent state), and the quota journals
+   with it.  A user without a store starts from nothing. */
+static int check_copy_user_from_store(struct admin *a,
+				      struct check_sandbox *sb,
+				      const char *user, char **error_r)
+{
+	struct copy_quotas quotas = { .quiet = true };
+	struct store_user *su;
+	int r = store_user_open(a->store, user, STORE_OPEN_READONLY, &su,
+				error_r);
+
+	if (r <= 0)
+		return r;
+	store_user_close(&su);
+	r = copy_store_user(a->store, sb->store, user, false, false);
+	if (r == 0 &&
+	    (copy_quotas_prepare(&quotas, a->config, sb->config, false) < 0 ||
+	     copy_quotas_run(&quotas) < 0))
+		r = -1;
+	copy_quotas_deinit(&quotas);
+	if (r < 0)
+		*error_r = g_strdup("the user's state could not be copied "
+				    "into the sandbox (see above)");
+	return r;
+}
+
 /* The copy of a user's directories, taken under the user's shared lock so
    that it is one consistent state (a delivery in progress finishes first).
    A user without a store starts from nothing, as on first delivery. */
@@ -203,8 +232,11 @@ static int check_copy_user(struct admin *a, struct check_sandbox *sb,
 {
 	struct store_user *su;
 	char *enc, *from, *to;
-	int r = store_user_open(a->store, user, STORE_OPEN_READONLY, &su, error_r);
+	int r;
 
+	if (a->config->store_backend != IMIP_STORE_BACKEND_FILE)
+		return check_copy_user_from_store(a, sb, user, error_r);
+	r = store_user_open(a->store, user, STORE_OPEN_READONLY, &su, error_r);
 	if (r <= 0)
 		return r;
 	enc = store_name_encode(user);
@@ -255,18 +287,16 @@ static int check_sandbox_open(struct admin *a, const char *user,
 		return -1;
 	}
 	/* the sandbox is files, whatever the site's store: a check must
-	   never write into the site's database (with store_backend =
-	   postgresql the user's state is not copied yet: the check starts
-	   from an empty store) */
+	   never write into the site's database */
 	sb->config->store_backend = IMIP_STORE_BACKEND_FILE;
 	check_sandbox_dir(&sb->config->store_dir, sb->root, "store");
 	check_sandbox_dir(&sb->config->preferences_dir, sb->root, "preferences");
 	check_sandbox_dir(&sb->config->journal_dir, sb->root, "journal");
 	check_sandbox_dir(&sb->config->static_dir, sb->root, "static");
 	/* no usable user: nothing to copy (the processing says why) */
-	if ((user != NULL && strchr(user, '@') != NULL &&
-	     check_copy_user(a, sb, user, error_r) < 0) ||
-	    store_open(sb->config, &sb->store, error_r) < 0) {
+	if (store_open(sb->config, &sb->store, error_r) < 0 ||
+	    (user != NULL && strchr(user, '@') != NULL &&
+	     check_copy_user(a, sb, user, error_r) < 0)) {
 		check_sandbox_close(sb);
 		return -1;
 	}

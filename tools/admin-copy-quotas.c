@@ -254,7 +254,7 @@ static int copy_quota_write(struct journal_quota *q, const char *quota,
 }
 
 static int copy_one_quota(struct journal *from, struct journal *to,
-			  const char *quota, bool replace)
+			  const char *quota, bool replace, bool quiet)
 {
 	struct copy_quota *cq = copy_quota_new();
 	struct journal_quota *q = NULL;
@@ -270,7 +270,7 @@ static int copy_one_quota(struct journal *from, struct journal *to,
 		ret = copy_quota_write(q, quota, cq, replace);
 	/* a failed write is not committed (journal_quota_close) */
 	journal_quota_close(&q);
-	if (ret == 0) {
+	if (ret == 0 && !quiet) {
 		printf("copied-quota\t%s\tlimits=%u\tgroups=%u\tdelegates=%u"
 		       "\treservations=%u\n", quota,
 		       cq->limit_subjects->len, cq->group_members->len,
@@ -330,8 +330,11 @@ int copy_quotas_prepare(struct copy_quotas *cq,
 			const struct imip_config *from,
 			const struct imip_config *to, bool replace)
 {
+	bool quiet = cq->quiet;
+
 	memset(cq, 0, sizeof(*cq));
 	cq->replace = replace;
+	cq->quiet = quiet;
 	cq->names = g_ptr_array_new_with_free_func(g_free);
 	if (copy_quotas_open(from, "FROM", &cq->from) < 0 ||
 	    copy_quotas_open(to, "TO", &cq->to) < 0 ||
@@ -349,7 +352,7 @@ int copy_quotas_run(struct copy_quotas *cq)
 	/* one broken quota must not stop the copy of the others */
 	for (guint i = 0; i < cq->names->len; i++) {
 		if (copy_one_quota(cq->from, cq->to, cq->names->pdata[i],
-				   cq->replace) < 0)
+				   cq->replace, cq->quiet) < 0)
 			ret = -1;
 		fflush(stdout);
 	}

@@ -633,18 +633,18 @@ static void copy_print_summary(const char *user, const struct copy_user *cu)
 
 /* Open the user in TO for writing: created when missing, emptied when it
    exists and --replace was given. */
-static int copy_open_to(struct copy_run *run, const char *user,
+static int copy_open_to(struct store *to, bool replace, const char *user,
 			struct store_user **su_r)
 {
 	char *error = NULL;
-	int r = store_user_open(run->to, user, 0, su_r, &error);
+	int r = store_user_open(to, user, 0, su_r, &error);
 
 	if (r == 0) {
-		r = store_user_open(run->to, user, STORE_OPEN_CREATE, su_r,
+		r = store_user_open(to, user, STORE_OPEN_CREATE, su_r,
 				    &error);
 	} else if (r > 0) {
 		/* another copy or a delivery created it since the check */
-		if (!run->replace) {
+		if (!replace) {
 			store_user_close(su_r);
 			return copy_fail(user, "store", "TO already holds "
 					 "this user (--replace replaces it)");
@@ -662,7 +662,8 @@ static int copy_open_to(struct copy_run *run, const char *user,
 	return 0;
 }
 
-static int copy_one_user(struct copy_run *run, const char *user)
+int copy_store_user(struct store *from, struct store *to, const char *user,
+		    bool replace, bool print_summary)
 {
 	struct copy_user *cu = copy_user_new();
 	struct store_user *su;
@@ -670,7 +671,7 @@ static int copy_one_user(struct copy_run *run, const char *user)
 	char *error = NULL;
 	int r, ret = 0;
 
-	r = store_user_open(run->from, user, STORE_OPEN_READONLY, &su, &error);
+	r = store_user_open(from, user, STORE_OPEN_READONLY, &su, &error);
 	if (r <= 0) {
 		ret = copy_fail(user, "opening FROM", r < 0 ? error :
 				"no store");
@@ -681,7 +682,7 @@ static int copy_one_user(struct copy_run *run, const char *user)
 	ret = copy_load(su, cu);
 	store_user_close(&su);
 	if (ret == 0)
-		ret = copy_open_to(run, user, &su);
+		ret = copy_open_to(to, replace, user, &su);
 	if (ret == 0) {
 		ret = copy_save(su, cu);
 		/* nothing of a failed copy is committed where the backend
@@ -690,7 +691,7 @@ static int copy_one_user(struct copy_run *run, const char *user)
 			ret = copy_fail(user, "commit", cerror);
 		store_user_close(&su);
 	}
-	if (ret == 0)
+	if (ret == 0 && print_summary)
 		copy_print_summary(user, cu);
 	copy_user_free(&cu);
 	return ret;
@@ -803,7 +804,9 @@ int cmd_copy_store(struct admin *a)
 		for (unsigned int i = 0; i < users->len; i++) {
 			/* one broken user must not stop the copy of the
 			   others */
-			if (copy_one_user(&run, g_ptr_array_index(users, i)) < 0)
+			if (copy_store_user(run.from, run.to,
+					    g_ptr_array_index(users, i),
+					    run.replace, true) < 0)
 				ret = ADMIN_EX_IOERR;
 			fflush(stdout);
 		}

@@ -157,6 +157,20 @@ shim "$T/imip.conf" person paul.boddie@example.com "$VINCENT" "$INVITE"
 	fail "second delivery exit $rc: $(cat "$T/shim.err")"
 expect_sql "SELECT count(*) FROM objects" 1
 
+# imip-admin check works on a copy of the user's state taken from the
+# database into files (the seen list: "already processed"; the stored
+# event: its update is "updated"), and writes nothing into the database
+admin check --user "$VINCENT" --sender paul.boddie@example.com "$INVITE" \
+	"$SRC/samples/02-update.eml"
+[ $rc = 0 ] || fail "imip-admin check exit $rc: $(cat "$T/admin.out")"
+grep -q "01-invitation.eml: .*outcome=added reason=\"already processed" "$T/admin.out" ||
+	fail "check of a processed message: $(cat "$T/admin.out")"
+grep -q "02-update.eml: .*outcome=updated" "$T/admin.out" ||
+	fail "check of the update: $(cat "$T/admin.out")"
+expect_sql "SELECT count(*) FROM objects WHERE data LIKE '%SEQUENCE:1%'" 0
+[ -z "$(ls -A "$T/store" 2>/dev/null)" ] ||
+	fail "imip-admin check wrote into store_dir: $(ls -A "$T/store")"
+
 # a resource answers; the reply leaves, the outbox is empty again
 REQUEST=$SRC/tests/scenarios/auth-resource-unauthenticated-request-rejected/request.eml
 shim "$T/imip.conf" resource paul.boddie@example.com "$ROOM" "$REQUEST"
