@@ -15,7 +15,6 @@
 
 struct pg_conn {
 	PGconn *pg;
-	char sqlstate[6];	/* of the last failed statement, or "" */
 };
 
 static void pg_conn_set_error(char **error_r, char *error)
@@ -102,11 +101,6 @@ bool pg_conn_is_open(const struct pg_conn *conn)
 	return PQstatus(conn->pg) == CONNECTION_OK;
 }
 
-const char *pg_conn_last_sqlstate(const struct pg_conn *conn)
-{
-	return conn->sqlstate;
-}
-
 /* Turn a finished statement into 0, or -1 with the error and SQLSTATE;
    res (possibly NULL: no memory, connection lost) is consumed on error. */
 static int pg_conn_check(struct pg_conn *conn, PGresult *res,
@@ -117,7 +111,6 @@ static int pg_conn_check(struct pg_conn *conn, PGresult *res,
 	const char *state;
 
 	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-		conn->sqlstate[0] = '\0';
 		if (res_r != NULL)
 			*res_r = res;
 		else
@@ -125,14 +118,12 @@ static int pg_conn_check(struct pg_conn *conn, PGresult *res,
 		return 0;
 	}
 	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	g_strlcpy(conn->sqlstate, state != NULL ? state : "",
-		  sizeof(conn->sqlstate));
 	if (res != NULL && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
 		char *message = pg_conn_message("PostgreSQL: ",
 			PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 
 		pg_conn_set_error(error_r, g_strdup_printf("%s (SQLSTATE %s)",
-			message, conn->sqlstate));
+			message, state != NULL ? state : "unknown"));
 		g_free(message);
 	} else {
 		pg_conn_set_error(error_r, pg_conn_message("PostgreSQL: ",

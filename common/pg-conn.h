@@ -55,10 +55,6 @@ int pg_conn_exec_script(struct pg_conn *conn, const char *sql,
    round trip. */
 void pg_conn_array_append(GString *array, const char *value);
 
-/* The SQLSTATE of the last failed statement ("" if none): 40P01 deadlock,
-   55P03 lock not available, 40001 serialization failure. */
-const char *pg_conn_last_sqlstate(const struct pg_conn *conn);
-
 /* Transactions (READ COMMITTED, see 001-initial.sql).  begin refuses a
    nested transaction; commit and rollback refuse when none is open.  A
    failed commit leaves no transaction open. */

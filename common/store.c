@@ -558,9 +558,6 @@ int store_static_read(struct store_user *su, char **text_r,
 		      const char **error_r)
 {
 	*text_r = NULL;
-	if (su->store->v->static_read == NULL)
-		return store_user_fail(su, error_r, "this store backend cannot "
-				       "read the published free/busy");
 	return store_user_result(su, su->store->v->static_read(su, text_r),
 				 error_r);
 }
@@ -620,9 +617,6 @@ int store_seen_record(struct store_user *su, const char *digest, time_t now,
 int store_seen_list(struct store_user *su, GPtrArray *entries_r,
 		    const char **error_r)
 {
-	if (su->store->v->seen_list == NULL)
-		return store_user_fail(su, error_r, "this store backend cannot "
-				       "list the messages seen");
 	return store_user_result(su, su->store->v->seen_list(su, entries_r),
 				 error_r);
 }
