@@ -273,6 +273,32 @@ int outbox_list(struct store_user *su, enum store_outbox_queue queue,
 
 /* --- sending ------------------------------------------------------------- */
 
+int outbox_retry(struct store_user *su, const char *name, time_t now,
+		 const char **error_r)
+{
+	struct outbox_entry *e;
+	const char *damage;
+	int ret = outbox_read(su, STORE_OUTBOX_FAILED, name, &e, &damage,
+			      error_r);
+
+	if (ret <= 0)
+		return ret;
+	if (e == NULL) {
+		*error_r = damage;
+		return -1;
+	}
+	e->queued = now;
+	e->attempts = 0;
+	e->last_attempt = 0;
+	g_clear_pointer(&e->last_error, g_free);
+	ret = outbox_put(su, STORE_OUTBOX_QUEUED, e, error_r);
+	if (ret == 0)
+		ret = store_outbox_remove(su, STORE_OUTBOX_FAILED, name,
+					  error_r) < 0 ? -1 : 1;
+	outbox_entry_free(e);
+	return ret;
+}
+
 static struct outbox_report *outbox_report_new(GPtrArray *reports,
 					       const char *name,
 					       const struct outbox_entry *e,

@@ -93,6 +93,16 @@ int outbox_flush(struct store_user *su, const struct outbox_sender *sender,
 int outbox_list(struct store_user *su, enum store_outbox_queue queue,
 		GPtrArray *entries_r, const char **error_r);
 
+/* An administrator's second chance for a given-up reply (imip-admin
+   outbox-retry, after the cause was mended): entry `name` of failed/
+   goes back to the queue as if just queued at `now` (attempts and error
+   cleared, so outbox_lifetime starts again).  Queued first, then out of
+   failed/: a crash in between leaves it in both, never in neither.
+   Returns 1, 0 when failed/ has no such entry, or -1 with *error_r (a
+   damaged entry cannot be sent: the store error, or why it is damaged). */
+int outbox_retry(struct store_user *su, const char *name, time_t now,
+		 const char **error_r);
+
 void outbox_report_free(struct outbox_report *report);
 
 #endif

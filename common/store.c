@@ -621,9 +621,7 @@ int store_seen_list(struct store_user *su, GPtrArray *entries_r,
 				 error_r);
 }
 
-/* Outbox names are made by outbox.c: hex digits only, so a name is
-   always one plain path component. */
-static bool store_outbox_name_ok(const char *name)
+bool store_outbox_name_ok(const char *name)
 {
 	if (name == NULL || *name == '\0' || strlen(name) > 128)
 		return false;

@@ -254,6 +254,10 @@ enum store_outbox_queue {
 	STORE_OUTBOX_QUEUED,	/* outbox/<name> */
 	STORE_OUTBOX_FAILED,	/* outbox/failed/<name> */
 };
+/* Outbox names are made by outbox.c: hex digits only, so a name is
+   always one plain path component.  The calls below refuse others (a
+   failed call); imip-admin checks what an administrator typed first. */
+bool store_outbox_name_ok(const char *name);
 int store_outbox_put(struct store_user *su, enum store_outbox_queue queue,
 		     const char *name, const char *data, size_t len,
 		     const char **error_r);

@@ -52,8 +52,11 @@ int cmd_check(struct admin *a);
 int cmd_db_upgrade(struct admin *a);
 /* copy-store [--replace] FROM TO [ADDR...] (admin-copy.c) */
 int cmd_copy_store(struct admin *a);
-/* outbox, send-queued (admin-outbox.c) */
+/* outbox, send-queued, outbox-show, -retry, -remove (admin-outbox.c) */
 int cmd_outbox(struct admin *a);
 int cmd_send_queued(struct admin *a);
+int cmd_outbox_show(struct admin *a);
+int cmd_outbox_retry(struct admin *a);
+int cmd_outbox_remove(struct admin *a);
 
 #endif

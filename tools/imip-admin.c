@@ -32,6 +32,9 @@
  *	outbox [ADDR...]	user queue name queued attempts last-attempt
  *			recipient error
  *	send-queued [ADDR...]	user name fate recipient error
+ *	outbox-show ADDR NAME	the entry as stored
+ *	outbox-retry ADDR NAME...	user name queued
+ *	outbox-remove ADDR NAME...	user name removed queue
  *	check [--role ROLE] [--user ADDR] [--sender ADDR] FILE...
  *		FILE: role= user= sender= method= uid= outcome= reason=
  *		replies=N [(to ADDR METHOD, ...)]
@@ -962,6 +965,12 @@ static const struct admin_command {
 	  ADMIN_NEEDS_STORE },
 	{ "outbox", cmd_outbox, "outbox [ADDR...]", ADMIN_NEEDS_STORE },
 	{ "send-queued", cmd_send_queued, "send-queued [ADDR...]",
+	  ADMIN_NEEDS_STORE },
+	{ "outbox-show", cmd_outbox_show, "outbox-show ADDR NAME",
+	  ADMIN_NEEDS_STORE },
+	{ "outbox-retry", cmd_outbox_retry, "outbox-retry ADDR NAME...",
+	  ADMIN_NEEDS_STORE },
+	{ "outbox-remove", cmd_outbox_remove, "outbox-remove ADDR NAME...",
 	  ADMIN_NEEDS_STORE },
 	{ "check", cmd_check,
 	  "check [--role person|resource|outgoing] [--user ADDR] "

@@ -272,8 +272,8 @@ mail REQUEST fault2@example.com req2 > "$T/request2.eml"
 shim "$C" req2 "$T/request2.eml"
 check "next message: its processing sent the queued reply" \
 	has "$C/req2.err" "queued reply to $ORG sent"
-check "next message: sendmail called once more, the outbox is empty" \
-	[ "$(imip_sendmail_calls "$C")" -eq 2 ] && [ "$(queued "$C" queued)" -eq 0 ]
+check "next message: sendmail called once more" is "$(imip_sendmail_calls "$C")" 2
+check "next message: the outbox is empty" is "$(queued "$C" queued)" 0
 check "next message: its own outcome is unaffected" \
 	[ "$(outcome_of "$C/req2.err")" = added ]
 
@@ -305,12 +305,47 @@ check "lifetime: within it, still deferred" has "$C/day1.out" "	deferred	$ORG	.*
 check "lifetime: within it, still queued" is "$(queued "$C" queued)" 1
 IMIP_NOW=20141122T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > "$C/day2.out" 2>&1
 check "lifetime: past it, expired" has "$C/day2.out" "	expired	$ORG	.*outbox_lifetime"
-check "lifetime: moved to outbox/failed" \
-	[ "$(queued "$C" queued)" -eq 0 ] && [ "$(queued "$C" failed)" -eq 1 ]
+check "lifetime: no longer queued" is "$(queued "$C" queued)" 0
+check "lifetime: moved to outbox/failed" is "$(queued "$C" failed)" 1
 check "lifetime: one attempt per run (3 calls)" is "$(imip_sendmail_calls "$C")" 3
 sendmail_script "$C" 0
 IMIP_NOW=20141123T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > /dev/null 2>&1
 check "lifetime: an expired reply is not sent later" is "$(imip_sendmail_calls "$C")" 3
+# an administrator mends the cause and sends a given-up reply again:
+# outbox-retry puts it back as if new (attempts 0, the lifetime starts
+# again), send-queued sends it once
+NAME=$("$ADMIN" -c "$C/imip.conf" outbox "$USER_ADDR" | awk -F '\t' '$2 == "failed" { print $3 }')
+IMIP_NOW=20141124T120000Z "$ADMIN" -c "$C/imip.conf" outbox-retry "$USER_ADDR" "$NAME" > "$C/retry.out" 2>&1
+echo $? > "$C/retry.rc"
+check "outbox-retry: exit 0" is "$(rc "$C" retry)" 0
+check "outbox-retry: one line naming the entry" \
+	[ "$(cat "$C/retry.out")" = "$USER_ADDR	$NAME	queued" ]
+check "outbox-retry: queued again with a fresh start, not in failed/" \
+	[ "$("$ADMIN" -c "$C/imip.conf" outbox "$USER_ADDR")" = "$USER_ADDR	queued	$NAME	20141124T120000Z	0	-	$ORG	-" ]
+IMIP_NOW=20141124T120000Z "$ADMIN" -c "$C/imip.conf" send-queued > "$C/resend.out" 2>&1
+check "outbox-retry: send-queued sends it (4th call)" is "$(imip_sendmail_calls "$C")" 4
+check "outbox-retry: then both queues are empty" \
+	is "$(($(queued "$C" queued) + $(queued "$C" failed)))" 0
+"$ADMIN" -c "$C/imip.conf" outbox-retry "$USER_ADDR" "$NAME" > /dev/null 2>&1
+check "outbox-retry: an entry no longer in failed/ is not found (exit 1)" is "$?" 1
+
+# outbox-show and outbox-remove on the reply refused for good in (c1)
+C=$T/c1
+NAME=$("$ADMIN" -c "$C/imip.conf" outbox "$USER_ADDR" | awk -F '\t' '$2 == "failed" { print $3 }')
+"$ADMIN" -c "$C/imip.conf" outbox-show "$USER_ADDR" "$NAME" > "$C/show.out" 2>&1
+check "outbox-show: the entry's header" has "$C/show.out" "^to $ORG$"
+check "outbox-show: the reply as stored" \
+	has "$C/show.out" "^Content-Type: text/calendar;.*method=REFRESH"
+"$ADMIN" -c "$C/imip.conf" outbox-remove "$USER_ADDR" ../../etc > /dev/null 2>&1
+check "outbox-remove: a name that is not hex is a usage error (64)" is "$?" 64
+"$ADMIN" -c "$C/imip.conf" outbox-remove "$USER_ADDR" "${NAME}0" > /dev/null 2>&1
+check "outbox-remove: an unknown entry is not found (1)" is "$?" 1
+"$ADMIN" -c "$C/imip.conf" outbox-remove "$USER_ADDR" "$NAME" > "$C/remove.out" 2>&1
+check "outbox-remove: one line saying it left failed/" \
+	[ "$(cat "$C/remove.out")" = "$USER_ADDR	$NAME	removed	failed" ]
+check "outbox-remove: outbox/failed is empty" is "$(queued "$C" failed)" 0
+"$ADMIN" -c "$C/imip.conf" outbox-show "$USER_ADDR" "$NAME" > /dev/null 2>&1
+check "outbox-show: a removed entry is not found (1)" is "$?" 1
 
 # --- (d) LMTP hand-back target down -----------------------------------------
 D=$T/d

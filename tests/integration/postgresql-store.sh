@@ -13,8 +13,10 @@
 #      the rows are in the database and nothing in store_dir; the same
 #      message again is "already processed"; a resource answers a
 #      REQUEST (the reply leaves through sendmail_path, the outbox is
-#      empty afterwards) and its free/busy shows the booking; imip-admin
-#      writes (pref) are kept;
+#      empty afterwards) and its free/busy shows the booking; replies
+#      refused for good are kept as failed, outbox-retry queues one
+#      again and send-queued sends it, outbox-remove drops the other;
+#      imip-admin writes (pref) are kept;
 #  (d) the database down: outcome error naming the store, the mail
 #      delivered, exit 0.
 #
@@ -189,6 +191,50 @@ admin freebusy "$ROOM"
 [ $rc = 0 ] || fail "imip-admin freebusy exit $rc: $(cat "$T/admin.out")"
 grep -q '^20141126T100000Z	20141126T110000Z	meeting-1@example.com' \
 	"$T/admin.out" || fail "the room's free/busy: $(cat "$T/admin.out")"
+
+# the outbox commands on the database: a reply refused for good (the
+# relay says 5xx: sendmail exits 1) is kept as failed; outbox-retry
+# queues it again, send-queued sends it; outbox-remove drops another
+printf '#!/bin/sh\ncat > /dev/null\necho "relay says no" >&2\nexit 1\n' \
+	> "$T/sendmail-refuses"
+chmod 755 "$T/sendmail-refuses"
+sed "s|^sendmail_path = .*|sendmail_path = $T/sendmail-refuses|" \
+	"$T/imip.conf" > "$T/refuses.conf"
+for n in 2 3; do
+	sed "s/meeting-1@/meeting-$n@/; s/a70f6cf08c@/a70f6cf08$n@/;
+	     s/20141126T1\([01]\)0000Z/2014112${n}T1\10000Z/" \
+		"$REQUEST" > "$T/request-$n.eml"
+	shim "$T/refuses.conf" resource paul.boddie@example.com "$ROOM" \
+		"$T/request-$n.eml"
+	grep -q 'outcome=error reason=".*given up' "$T/shim.err" ||
+		fail "refused reply $n: $(cat "$T/shim.err")"
+done
+expect_sql "SELECT count(*) FROM outbox WHERE queue = 'failed'" 2
+admin outbox "$ROOM"
+FAILED1=$(awk -F '\t' '$2 == "failed" { print $3; exit }' "$T/admin.out")
+FAILED2=$(awk -F '\t' '$2 == "failed" { n++; if (n == 2) print $3 }' "$T/admin.out")
+[ -n "$FAILED1" ] && [ -n "$FAILED2" ] ||
+	fail "imip-admin outbox: $(cat "$T/admin.out")"
+admin outbox-show "$ROOM" "$FAILED1"
+[ $rc = 0 ] && grep -q '^error .*relay says no' "$T/admin.out" &&
+	grep -q '^Content-Type: text/calendar; charset=utf-8; method=REPLY' \
+		"$T/admin.out" || fail "outbox-show exit $rc: $(cat "$T/admin.out")"
+admin outbox-retry "$ROOM" "$FAILED1"
+[ $rc = 0 ] && [ "$(cat "$T/admin.out")" = "$ROOM	$FAILED1	queued" ] ||
+	fail "outbox-retry exit $rc: $(cat "$T/admin.out")"
+expect_sql "SELECT string_agg(queue || ' ' || n, ',' ORDER BY queue)
+	FROM (SELECT queue, count(*) AS n FROM outbox GROUP BY queue) q" \
+	"failed 1,queued 1"
+CALLS=$(grep -c '^ARGV' "$T/sendmail-calls")
+admin send-queued "$ROOM"
+[ $rc = 0 ] && grep -q "^$ROOM	$FAILED1	sent	paul.boddie@example.com" \
+	"$T/admin.out" || fail "send-queued exit $rc: $(cat "$T/admin.out")"
+[ "$(grep -c '^ARGV' "$T/sendmail-calls")" = $((CALLS + 1)) ] ||
+	fail "send-queued did not send the retried reply once"
+admin outbox-remove "$ROOM" "$FAILED2"
+[ $rc = 0 ] && [ "$(cat "$T/admin.out")" = "$ROOM	$FAILED2	removed	failed" ] ||
+	fail "outbox-remove exit $rc: $(cat "$T/admin.out")"
+expect_sql "SELECT count(*) FROM outbox" 0
 
 # imip-admin's writes are kept (each command is a session of its own)
 admin pref "$VINCENT" TZID Europe/Oslo

@@ -349,6 +349,62 @@ static void test_flush_order_and_damage(void **state)
 	imip_outgoing_free(early);
 }
 
+/* outbox_retry(): a given-up entry goes back to the queue as new (the
+   lifetime starts again), once; a damaged one stays where it is. */
+static void test_retry_failed(void **state)
+{
+	struct fixture *f = *state;
+	struct imip_outgoing *out = reply_to(PAUL, "hello\r\n");
+	GPtrArray *reports, *entries;
+	const struct outbox_entry *e;
+	const char *error;
+
+	open_user(f);
+	f->sender.answer = IMIP_SEND_PERMFAIL;
+	assert_int_equal(outbox_queue(f->su, "0a", out, f->t0, &error), 0);
+	g_ptr_array_free(flush(f, f->t0), TRUE);
+	assert_int_equal(count(f, STORE_OUTBOX_FAILED), 1);
+
+	assert_int_equal(outbox_retry(f->su, "0a", f->t0 + 86400, &error), 1);
+	assert_int_equal(count(f, STORE_OUTBOX_FAILED), 0);
+	entries = g_ptr_array_new_with_free_func((GDestroyNotify)outbox_entry_free);
+	assert_int_equal(outbox_list(f->su, STORE_OUTBOX_QUEUED, entries,
+				     &error), 0);
+	assert_int_equal(entries->len, 1);
+	e = g_ptr_array_index(entries, 0);
+	assert_int_equal(e->queued, f->t0 + 86400);
+	assert_int_equal(e->attempts, 0);
+	assert_int_equal(e->last_attempt, 0);
+	assert_null(e->last_error);
+	assert_string_equal(e->recipient, PAUL);
+	g_ptr_array_free(entries, TRUE);
+	/* not in failed/ any more */
+	assert_int_equal(outbox_retry(f->su, "0a", f->t0, &error), 0);
+
+	/* the fresh start counts: lifetime 2 days from the retry, not from
+	   the first queueing */
+	f->sender.answer = IMIP_SEND_TEMPFAIL;
+	reports = flush(f, f->t0 + 2 * 86400);
+	assert_int_equal(fate(reports, 0), OUTBOX_DEFERRED);
+	g_ptr_array_free(reports, TRUE);
+	f->sender.answer = IMIP_SEND_OK;
+	reports = flush(f, f->t0 + 2 * 86400 + 60);
+	assert_int_equal(fate(reports, 0), OUTBOX_SENT);
+	g_ptr_array_free(reports, TRUE);
+	assert_int_equal(count(f, STORE_OUTBOX_QUEUED), 0);
+
+	/* a damaged entry cannot be sent: an error, and it stays */
+	assert_int_equal(store_outbox_put(f->su, STORE_OUTBOX_FAILED, "0b",
+					  "garbage", 7, &error), 0);
+	assert_int_equal(outbox_retry(f->su, "0b", f->t0, &error), -1);
+	assert_non_null(error);
+	imip_outgoing_free(out);
+	store_user_close(&f->su);
+	open_user(f);
+	assert_int_equal(count(f, STORE_OUTBOX_FAILED), 1);
+	assert_int_equal(count(f, STORE_OUTBOX_QUEUED), 0);
+}
+
 /* --- imip_process() with ctx.send ---------------------------------------- */
 
 static char *message(const char *method, const char *uid, const char *id)
@@ -547,6 +603,7 @@ int main(void)
 		T(test_flush_deferred_then_expired),
 		T(test_flush_refused),
 		T(test_flush_order_and_damage),
+		T(test_retry_failed),
 		T(test_process_reply_queued),
 		T(test_process_reply_sent),
 		T(test_process_reply_refused),
