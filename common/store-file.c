@@ -1189,6 +1189,15 @@ static int store_file_seen_list(struct store_user *su, GPtrArray *entries_r)
 	return 0;
 }
 
+static int store_file_seen_clear(struct store_user *su)
+{
+	char *path = store_file_user_path(su, "seen");
+	int ret = store_file_unlink(su, path);
+
+	g_free(path);
+	return ret < 0 ? -1 : 0;
+}
+
 /* --- outbox -------------------------------------------------------------- */
 
 /* outbox/<name> and outbox/failed/<name>; names are hex (store.c checks),
@@ -1640,6 +1649,7 @@ static const struct store_vfuncs store_file_vfuncs = {
 	.static_read = store_file_static_read,
 	.seen_check = store_file_seen_check,
 	.seen_add = store_file_seen_add,
+	.seen_clear = store_file_seen_clear,
 	.seen_list = store_file_seen_list,
 	.outbox_put = store_file_outbox_put,
 	.outbox_get = store_file_outbox_get,

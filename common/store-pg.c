@@ -694,6 +694,14 @@ static int store_pg_seen_list(struct store_user *su, GPtrArray *entries_r)
 	return 0;
 }
 
+static int store_pg_seen_clear(struct store_user *su)
+{
+	const char *params[] = { store_pg_uid_param(su) };
+
+	return store_pg_exec(su, "DELETE FROM seen WHERE user_id = $1", 1,
+			     params, NULL);
+}
+
 /* --- the outbox ---------------------------------------------------------- */
 
 static const char *store_pg_queue_name(enum store_outbox_queue queue)
@@ -823,6 +831,7 @@ static const struct store_vfuncs store_pg_vfuncs = {
 	.seen_check = store_pg_seen_check,
 	.seen_add = store_pg_seen_add,
 	.seen_list = store_pg_seen_list,
+	.seen_clear = store_pg_seen_clear,
 	.outbox_put = store_pg_outbox_put,
 	.outbox_get = store_pg_outbox_get,
 	.outbox_list = store_pg_outbox_list,

@@ -83,6 +83,7 @@ struct store_vfuncs {
 			time_t now, const char *outcome, const char *reason);
 	/* struct store_seen *, oldest first */
 	int (*seen_list)(struct store_user *su, GPtrArray *entries_r);
+	int (*seen_clear)(struct store_user *su);
 
 	int (*outbox_put)(struct store_user *su,
 			  enum store_outbox_queue queue, const char *name,

@@ -621,6 +621,13 @@ int store_seen_list(struct store_user *su, GPtrArray *entries_r,
 				 error_r);
 }
 
+int store_seen_clear(struct store_user *su, const char **error_r)
+{
+	if (!store_user_writable(su, error_r))
+		return -1;
+	return store_user_result(su, su->store->v->seen_clear(su), error_r);
+}
+
 bool store_outbox_name_ok(const char *name)
 {
 	if (name == NULL || *name == '\0' || strlen(name) > 128)

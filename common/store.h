@@ -246,6 +246,11 @@ struct store_seen {
    store_seen_record() and their own times gives the same list. */
 int store_seen_list(struct store_user *su, GPtrArray *entries_r,
 		    const char **error_r);
+/* Forget every message processed (imip-admin copy-store --replace, which
+   makes the user's store what another store holds: a message this store
+   alone processed must not stay "already processed" once its effect is
+   replaced).  The session must be writable. */
+int store_seen_clear(struct store_user *su, const char **error_r);
 
 /* The outbox (outbox.h): replies waiting to be sent, and those given up.
    One opaque entry per name; names are what outbox.c makes (hex digits),

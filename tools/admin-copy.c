@@ -21,10 +21,10 @@
 
    TO must not hold any of the users yet: then nothing is copied at all.
    With --replace, a user TO holds is first emptied through the
-   interface (objects, counters, free/busy tables, preferences, outbox
-   and published free/busy of TO that FROM does not have go); the seen
-   entries TO has are kept beside FROM's, since the store cannot remove
-   them one by one and a message either store processed stays processed.
+   interface (objects, counters, free/busy tables, preferences, outbox,
+   the seen list and published free/busy of TO that FROM does not have
+   go): a message only TO processed must not stay "already processed"
+   once what it did is replaced, or its next copy would change nothing.
 
    One line per user copied (tab-separated): "copied", the user, then
    name=count fields.  Errors name the user and the item; the run goes
@@ -465,11 +465,15 @@ static int copy_clear_outbox(struct store_user *su,
    and offers tables and the published text are written whole. */
 static int copy_clear(struct store_user *su)
 {
+	const char *error;
+
 	if (copy_clear_objects(su) < 0 || copy_clear_counters(su) < 0 ||
 	    copy_clear_fb_others(su) < 0 || copy_clear_prefs(su) < 0 ||
 	    copy_clear_outbox(su, STORE_OUTBOX_QUEUED) < 0 ||
 	    copy_clear_outbox(su, STORE_OUTBOX_FAILED) < 0)
 		return -1;
+	if (store_seen_clear(su, &error) < 0)
+		return copy_fail(store_user_name(su), "seen", error);
 	return 0;
 }
 

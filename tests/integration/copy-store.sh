@@ -14,7 +14,8 @@
 #      show of each, requests, counters, freebusy incl. --other, pref,
 #      outbox, published) is the same in the copy; the seen lists, the
 #      outbox entries and the preferences are the same bytes; a second
-#      copy is refused and changes nothing; --replace copies again;
+#      copy is refused and changes nothing; --replace copies again, and
+#      forgets the messages only the copy had processed;
 #  (b) file -> PostgreSQL -> file: the same listings from the database and
 #      from the final files; the summary lines (which count the offers
 #      table too) of both copies agree; a copy into the database that
@@ -238,6 +239,14 @@ diff -r "$T/orig/static" "$T/copy/static" > /dev/null ||
 
 # a second copy is refused, names the user, and writes nothing
 admin "$B" pref "$PERSON" CN "Changed" > /dev/null || fail "pref CN Changed"
+# and a message only the copy processed: --replace must forget it, or its
+# next copy would be "already processed" with nothing of it kept
+ONLY_B=$T/only-copy.eml
+sed 's/event1@example\.com/only-copy@example.com/' \
+	"$SCEN/request-new-is-stored-and-queued/request.eml" > "$ONLY_B"
+shim "$B" person "$ORGANISER" "$PERSON" "$ONLY_B"
+grep -q 'outcome=added reason="invitation recorded"' "$T/shim.err" ||
+	fail "the message only the copy processed: $(cat "$T/shim.err")"
 "$ADMIN" copy-store "$A" "$B" > "$T/copy2.out" 2> "$T/copy2.err"
 rc=$?
 [ $rc = 74 ] || fail "copy-store into a store holding the users: exit $rc"
@@ -252,6 +261,16 @@ grep -q "copy-store: $PERSON: store: TO already holds this user" "$T/copy2.err" 
 state "$B" "$T/copy.state"
 same "$T/orig.state" "$T/copy.state" "file -> file --replace: the listings"
 same "$T/copy1.out" "$T/copy3.out" "the summaries of the first copy and --replace"
+for _u in $USERS; do
+	cmp -s "$T/orig/store/$_u/seen" "$T/copy/store/$_u/seen" ||
+		fail "file -> file --replace: the seen list of $_u differs"
+done
+shim "$B" person "$ORGANISER" "$PERSON" "$ONLY_B"
+grep -q 'outcome=added reason="invitation recorded"' "$T/shim.err" ||
+	fail "after --replace, the copy's own message: $(cat "$T/shim.err")"
+shim "$B" person "$ORGANISER" "$PERSON" "$ONLY_B"
+grep -q 'already processed' "$T/shim.err" ||
+	fail "the same message once more: $(cat "$T/shim.err")"
 
 # (b) file -> PostgreSQL -> file
 pg_start "$T/pg" || fail "$PG_ERROR"

@@ -495,6 +495,14 @@ static void test_seen_list(void **state)
 	assert_int_equal(e->processed, t0 + 60);
 	assert_string_equal(e->outcome, "added");
 	assert_string_equal(e->reason, "stored\tfirst");
+	g_ptr_array_set_size(list, 0);
+
+	/* copy-store --replace forgets them all */
+	assert_int_equal(store_seen_clear(f->su, &error), 0);
+	assert_int_equal(store_seen_check(f->su, "bbbb", &error), 0);
+	assert_int_equal(store_seen_list(f->su, list, &error), 0);
+	assert_int_equal(list->len, 0);
+	assert_int_equal(store_seen_clear(f->su, &error), 0);
 	g_ptr_array_free(list, TRUE);
 }
 

@@ -524,6 +524,10 @@ static void test_seen_with_outcome(void **state)
 	assert_int_equal(store_seen_check(f->su, "aaaa", &error), 0);
 	assert_int_equal(store_seen_check(f->su, "bbbb", &error), 1);
 	assert_int_equal(store_seen_check(f->su, "cccc", &error), 1);
+	/* copy-store --replace forgets them all */
+	assert_int_equal(store_seen_clear(f->su, &error), 0);
+	assert_int_equal(store_seen_check(f->su, "bbbb", &error), 0);
+	assert_int_equal(store_seen_check(f->su, "cccc", &error), 0);
 	assert_int_equal(store_seen_check(f->su, "a\tb", &error), -1);
 }
 
