@@ -364,11 +364,17 @@ static int outbox_try(struct store_user *su, struct outbox_entry *e,
 		.data = e->data,
 	};
 	char *error = NULL, *expired = NULL;
-	enum imip_send_status status = sender->send(sender->context, &out,
-						    &error);
+	enum imip_send_status status;
 	enum outbox_fate fate;
 	int ret;
 
+	/* What the session changed so far is kept before the MTA is
+	   waited for (up to a minute): the PostgreSQL store then holds no
+	   transaction open, idle, over the send (only the user's lock), and
+	   the removal of the reply sent before this one is kept at once. */
+	if (store_user_commit(su, error_r) < 0)
+		return -1;
+	status = sender->send(sender->context, &out, &error);
 	if (status == IMIP_SEND_OK) {
 		g_free(error);
 		outbox_report_new(reports, e->name, e, OUTBOX_SENT, NULL);

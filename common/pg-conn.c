@@ -9,7 +9,8 @@
    the outcome error and the mail is delivered all the same (DESIGN.md
    rule 1), instead of holding the MTA's delivery up.  The server ends a
    session of ours that sits idle inside a transaction for longer, which
-   releases its locks for the other hosts. */
+   releases its locks for the other hosts; the store never waits for the
+   MTA inside a transaction (store-pg.h), so only a hung host meets it. */
 #define PG_CONN_LOCK_TIMEOUT "60s"
 #define PG_CONN_IDLE_IN_TRANSACTION_TIMEOUT "60s"
 

@@ -91,12 +91,10 @@ static int store_pg_fb_query(struct store_user *su, const char *sql,
 			     struct fb_list *list)
 {
 	PGresult *res;
-	char *error = NULL;
 
 	fb_list_clear(list);
-	if (pg_conn_exec(store_pg_user_of(su)->conn, sql, nparams, params,
-			 &res, &error) < 0)
-		return store_pg_fail(su, error);
+	if (store_pg_exec(su, sql, nparams, params, &res) < 0)
+		return -1;
 	store_pg_fb_add_rows(res, list);
 	PQclear(res);
 	return 0;
@@ -193,7 +191,6 @@ static int store_pg_fb_insert(struct store_user *su, const char *table_name,
 {
 	GString *columns[FB_COL_COUNT];
 	const char *params[3 + FB_COL_COUNT];
-	char *error = NULL;
 	int ret;
 
 	if (list->periods->len == 0)
@@ -204,7 +201,7 @@ static int store_pg_fb_insert(struct store_user *su, const char *table_name,
 	params[2] = other;
 	for (unsigned int c = 0; c < FB_COL_COUNT; c++)
 		params[3 + c] = columns[c]->str;
-	ret = pg_conn_exec(store_pg_user_of(su)->conn,
+	ret = store_pg_exec(su,
 		"INSERT INTO busy_periods (user_id, fb_table, other, start_at, "
 		"end_at, uid, rid, transp, summary, organiser, expires) "
 		"SELECT $1, $2, $3, to_timestamp(s), to_timestamp(e), u, r, t, "
@@ -212,10 +209,10 @@ static int store_pg_fb_insert(struct store_user *su, const char *table_name,
 		"FROM unnest($4::bigint[], $5::bigint[], $6::text[], "
 		"$7::text[], $8::text[], $9::text[], $10::text[], "
 		"$11::bigint[]) AS p(s, e, u, r, t, sm, o, x)",
-		G_N_ELEMENTS(params), params, NULL, &error);
+		G_N_ELEMENTS(params), params, NULL);
 	for (unsigned int c = 0; c < FB_COL_COUNT; c++)
 		g_string_free(columns[c], TRUE);
-	return ret < 0 ? store_pg_fail(su, error) : 0;
+	return ret < 0 ? -1 : 0;
 }
 
 /* The same periods in the same order, compared in the text form the
@@ -247,7 +244,6 @@ int store_pg_fb_replace_uid(struct store_user *su, enum store_fb_table table,
 		store_pg_fb_table_name(table), store_pg_text_or_empty(other),
 		store_pg_text_or_empty(uid),
 	};
-	char *error = NULL;
 	int ret;
 
 	ret = store_pg_fb_read_uid(su, table, other, uid, old);
@@ -258,11 +254,10 @@ int store_pg_fb_replace_uid(struct store_user *su, enum store_fb_table table,
 	fb_list_free(&old);
 	if (ret < 0)
 		return -1;
-	if (pg_conn_exec(store_pg_user_of(su)->conn,
-			 "DELETE FROM busy_periods WHERE user_id = $1 "
-			 "AND fb_table = $2 AND other = $3 AND uid = $4",
-			 G_N_ELEMENTS(params), params, NULL, &error) < 0)
-		return store_pg_fail(su, error);
+	if (store_pg_exec(su, "DELETE FROM busy_periods WHERE user_id = $1 "
+			  "AND fb_table = $2 AND other = $3 AND uid = $4",
+			  G_N_ELEMENTS(params), params, NULL) < 0)
+		return -1;
 	if (store_pg_fb_insert(su, params[1], params[2], periods) < 0)
 		return -1;
 	return 1;
@@ -275,13 +270,11 @@ int store_pg_fb_write(struct store_user *su, enum store_fb_table table,
 		store_pg_user_of(su)->user_id_text,
 		store_pg_fb_table_name(table), store_pg_text_or_empty(other),
 	};
-	char *error = NULL;
 
-	if (pg_conn_exec(store_pg_user_of(su)->conn,
-			 "DELETE FROM busy_periods WHERE user_id = $1 "
-			 "AND fb_table = $2 AND other = $3",
-			 G_N_ELEMENTS(params), params, NULL, &error) < 0)
-		return store_pg_fail(su, error);
+	if (store_pg_exec(su, "DELETE FROM busy_periods WHERE user_id = $1 "
+			  "AND fb_table = $2 AND other = $3",
+			  G_N_ELEMENTS(params), params, NULL) < 0)
+		return -1;
 	return store_pg_fb_insert(su, params[1], params[2], list);
 }
 
@@ -292,12 +285,10 @@ static int store_pg_fb_others(struct store_user *su, const char *sql,
 			      GPtrArray *others_r)
 {
 	PGresult *res;
-	char *error = NULL;
 	int rows;
 
-	if (pg_conn_exec(store_pg_user_of(su)->conn, sql, nparams, params,
-			 &res, &error) < 0)
-		return store_pg_fail(su, error);
+	if (store_pg_exec(su, sql, nparams, params, &res) < 0)
+		return -1;
 	rows = PQntuples(res);
 	for (int i = 0; i < rows; i++)
 		g_ptr_array_add(others_r, g_strdup(PQgetvalue(res, i, 0)));

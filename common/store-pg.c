@@ -205,21 +205,22 @@ static void store_pg_user_close(struct store_user *su)
 	g_free(pu);
 }
 
+/* The session goes on, the lock kept: the replies are sent and the
+   outbox updated under it, in a transaction that begins with the next
+   statement (store_pg_conn()).  A commit with nothing begun since the
+   last has nothing to keep; a lost connection may have lost something,
+   so it fails. */
 static int store_pg_commit(struct store_user *su)
 {
 	struct store_pg_user *pu = store_pg_user_of(su);
 	char *error = NULL;
-	int ret = pg_conn_commit(pu->conn, &error);
 
-	/* The session goes on in a new transaction, the lock kept: the
-	   replies are sent and the outbox updated under it.  After a
-	   failed commit too, so that the caller can still record what it
-	   must (the failure is what it reports). */
-	if (ret < 0) {
-		(void)pg_conn_begin(pu->conn, NULL);
-		return store_pg_fail(su, error);
-	}
-	if (pg_conn_begin(pu->conn, &error) < 0)
+	if (!pg_conn_is_open(pu->conn))
+		return store_pg_fail(su, g_strdup("PostgreSQL: the connection "
+						  "to the server was lost"));
+	if (!pg_conn_in_transaction(pu->conn))
+		return 0;
+	if (pg_conn_commit(pu->conn, &error) < 0)
 		return store_pg_fail(su, error);
 	return 0;
 }
@@ -235,14 +236,31 @@ static int store_pg_remove_temporaries(struct store_user *su,
 
 /* --- statements ---------------------------------------------------------- */
 
-/* Run a statement of the session; the session's error on failure. */
-static int store_pg_exec(struct store_user *su, const char *sql, int nparams,
-			 const char *const *params, PGresult **res_r)
+int store_pg_conn(struct store_user *su, struct pg_conn **conn_r)
 {
+	struct store_pg_user *pu = store_pg_user_of(su);
 	char *error = NULL;
 
-	if (pg_conn_exec(store_pg_user_of(su)->conn, sql, nparams, params,
-			 res_r, &error) < 0)
+	*conn_r = pu->conn;
+	/* a reader's one transaction is never committed */
+	if (!store_pg_is_writer(su) || pg_conn_in_transaction(pu->conn))
+		return 0;
+	if (pg_conn_begin(pu->conn, &error) < 0)
+		return store_pg_fail(su, error);
+	return 0;
+}
+
+int store_pg_exec(struct store_user *su, const char *sql, int nparams,
+		  const char *const *params, PGresult **res_r)
+{
+	struct pg_conn *conn;
+	char *error = NULL;
+
+	if (res_r != NULL)
+		*res_r = NULL;
+	if (store_pg_conn(su, &conn) < 0)
+		return -1;
+	if (pg_conn_exec(conn, sql, nparams, params, res_r, &error) < 0)
 		return store_pg_fail(su, error);
 	return 0;
 }
@@ -719,12 +737,15 @@ static int store_pg_outbox_put(struct store_user *su,
 	/* the entry is bytes: a binary parameter, not text */
 	const int lengths[] = { 0, 0, 0, (int)len };
 	const int formats[] = { 0, 0, 0, 1 };
+	struct pg_conn *conn;
 	char *error = NULL;
 
 	if (len > INT_MAX)
 		return store_user_set_error(su, "outbox entry too large "
 					    "(%zu bytes)", len);
-	if (pg_conn_exec_binary(store_pg_user_of(su)->conn,
+	if (store_pg_conn(su, &conn) < 0)
+		return -1;
+	if (pg_conn_exec_binary(conn,
 				"INSERT INTO outbox (user_id, queue, name, "
 				"data) VALUES ($1, $2, $3, $4) "
 				"ON CONFLICT (user_id, queue, name) DO UPDATE "

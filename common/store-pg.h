@@ -12,7 +12,8 @@
    the user (pg_advisory_lock), which outlives the commit of
    store_user_commit(), so the replies sent after that commit are still
    sent by one host at a time; a killed process's connection ends and
-   the server releases the lock.  Readers take no lock: a REPEATABLE READ
+   the server releases the lock.  After a commit the writer's next
+   transaction begins with its next statement (store_pg_conn()).  Readers take no lock: a REPEATABLE READ
    READ ONLY transaction sees one consistent state. */
 
 #include "store-private.h"
@@ -33,6 +34,19 @@ static inline struct store_pg_user *store_pg_user_of(struct store_user *su)
 /* Sets su's error from an allocated libpq/pg-conn error (freed here);
    returns -1. */
 int store_pg_fail(struct store_user *su, char *error);
+
+/* The session's connection, inside its transaction: a writer's next
+   transaction begins here, at its first statement after a commit, not
+   at the commit itself, so that none stays open and idle while replies
+   are handed to the MTA (the server ends a transaction idle longer than
+   idle_in_transaction_session_timeout, and the session with it).  -1
+   with su's error if it cannot begin. */
+int store_pg_conn(struct store_user *su, struct pg_conn **conn_r);
+
+/* Run a statement of the session (store_pg_conn()); su's error on
+   failure.  res_r may be NULL. */
+int store_pg_exec(struct store_user *su, const char *sql, int nparams,
+		  const char *const *params, PGresult **res_r);
 
 /* store-pg.c: the backend (store_open() calls it for
    store_backend = postgresql). */

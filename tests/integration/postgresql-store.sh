@@ -124,9 +124,19 @@ grep -q 'PASSED' "$T/test-store-pg.out" ||
 	fail "test-store-pg passed nothing: $(tail -5 "$T/test-store-pg.out")"
 
 # (c) end to end
+# The fake sendmail also notes how the agent's sessions stand while it
+# waits for the MTA: no transaction may be open (an idle one is ended by
+# the server after idle_in_transaction_session_timeout), the user's
+# advisory lock must still be held.
 cat > "$T/sendmail" <<EOF
 #!/bin/sh
 { echo "ARGV \$*"; cat; echo "END"; } >> "$T/sendmail-calls"
+"$PG_BIN/psql" -X -q -A -t -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_USER" \
+	-d "$PG_DATABASE" -c "SELECT 'IN-TRANSACTION ' || count(*) FROM
+	pg_stat_activity WHERE application_name = 'imip-agent' AND
+	state LIKE 'idle in transaction%'" -c "SELECT 'ADVISORY-LOCKS ' ||
+	count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted" \
+	>> "$T/sendmail-states" 2>&1
 EOF
 chmod 755 "$T/sendmail"
 VINCENT=vincent.vole@example.com
@@ -184,6 +194,10 @@ grep -q '^ARGV.*paul.boddie@example.com' "$T/sendmail-calls" 2>/dev/null ||
 grep -q '^Content-Type: text/calendar; charset=utf-8; method=REPLY' \
 	"$T/sendmail-calls" || fail "not a REPLY: $(cat "$T/sendmail-calls")"
 expect_sql "SELECT count(*) FROM outbox" 0
+# while the MTA had the reply: no transaction open, the lock held
+grep -qx 'IN-TRANSACTION 0' "$T/sendmail-states" &&
+	grep -qx 'ADVISORY-LOCKS 1' "$T/sendmail-states" ||
+	fail "the agent's session while sendmail ran: $(cat "$T/sendmail-states")"
 admin outbox "$ROOM"
 [ $rc = 0 ] && [ ! -s "$T/admin.out" ] ||
 	fail "imip-admin outbox exit $rc: $(cat "$T/admin.out")"
