@@ -59,6 +59,10 @@ int pg_conn_open(const char *conninfo, struct pg_conn **conn_r,
 	char *error = NULL;
 
 	*conn_r = NULL;
+	if (pg_lib_load(&error) < 0) {
+		pg_conn_set_error(error_r, error);
+		return -1;
+	}
 	conn = g_new0(struct pg_conn, 1);
 	conn->pg = PQconnectdbParams(keys, values, 1);
 	if (conn->pg == NULL) {

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 #include <glib.h>
-#include <libpq-fe.h>
+#include "pg-lib.h"
 
 struct pg_conn;
 

@@ -18,7 +18,9 @@
 #      again and send-queued sends it, outbox-remove drops the other;
 #      imip-admin writes (pref) are kept;
 #  (d) the database down: outcome error naming the store, the mail
-#      delivered, exit 0.
+#      delivered, exit 0;
+#  (e) the programs are not linked with libpq, and a host without
+#      libpq.so.5 gives outcome error naming it, the mail delivered.
 #
 # Usage: tests/integration/postgresql-store.sh BUILDDIR
 #   KEEP=1 keeps the temporary directory.
@@ -271,6 +273,33 @@ grep -q 'outcome=error' "$T/shim.err" &&
 grep -q hunter2 "$T/shim.err" && fail "the error repeats the password"
 head -n 1 "$T/mbox" | grep -q '^From paul.boddie@example.com ' ||
 	fail "database down: the mail was not delivered"
+
+# (e) libpq is loaded only for a PostgreSQL store (common/pg-lib.h): the
+# programs are not linked with it, and on a host without it (libpq.so.5
+# hidden in a private mount namespace) a PostgreSQL store is outcome
+# error naming the library, the mail still delivered
+for _p in "$SHIM" "$ADMIN" "$BUILD/tools/imip-freebusy-cgi"; do
+	readelf -d "$_p" | grep -q 'NEEDED.*libpq' &&
+		fail "$_p is linked with libpq"
+done
+LIBPQ=$(ldconfig -p | sed -n 's/^[[:space:]]*libpq\.so\.5 (libc6[^)]*) => //p' | head -n 1)
+[ -n "$LIBPQ" ] || fail "ldconfig knows no libpq.so.5"
+rm -f "$T/mbox"
+unshare -m --propagation private sh -c '
+	mount --bind /dev/null "$(readlink -f "$1")" || exit 99
+	shift
+	exec "$@"' sh "$LIBPQ" env SENDER=paul.boddie@example.com \
+	RECIPIENT="$VINCENT" IMIP_NOW=$NOW "$SHIM" -c "$T/imip.conf" \
+	--role person --deliver "mbox:$T/mbox" < "$INVITE" \
+	> "$T/shim.out" 2> "$T/shim.err"
+rc=$?
+[ $rc = 99 ] && fail "cannot hide libpq.so.5 (unshare -m and mount need root)"
+[ $rc = 0 ] || fail "without libpq: exit $rc: $(cat "$T/shim.err")"
+grep -q 'outcome=error' "$T/shim.err" &&
+	grep -q 'cannot load libpq.so.5 (is libpq5 installed?)' "$T/shim.err" ||
+	fail "without libpq: $(cat "$T/shim.err")"
+head -n 1 "$T/mbox" | grep -q '^From paul.boddie@example.com ' ||
+	fail "without libpq: the mail was not delivered"
 
 pg_stop
 echo "PASS: $NAME"
