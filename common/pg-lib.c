@@ -11,29 +11,13 @@
 
 struct pg_lib pg_lib_fn;
 
-#define PG_LIB_SYMBOL(name) { #name, offsetof(struct pg_lib, name) }
+#define PG_LIB_SYMBOL(name) { #name, offsetof(struct pg_lib, name) },
 
 static const struct pg_lib_symbol {
 	const char *name;
 	size_t offset;
 } pg_lib_symbols[] = {
-	PG_LIB_SYMBOL(PQconnectdbParams),
-	PG_LIB_SYMBOL(PQstatus),
-	PG_LIB_SYMBOL(PQerrorMessage),
-	PG_LIB_SYMBOL(PQfinish),
-	PG_LIB_SYMBOL(PQtransactionStatus),
-	PG_LIB_SYMBOL(PQexec),
-	PG_LIB_SYMBOL(PQexecParams),
-	PG_LIB_SYMBOL(PQresultStatus),
-	PG_LIB_SYMBOL(PQresultErrorField),
-	PG_LIB_SYMBOL(PQntuples),
-	PG_LIB_SYMBOL(PQgetvalue),
-	PG_LIB_SYMBOL(PQgetisnull),
-	PG_LIB_SYMBOL(PQcmdTuples),
-	PG_LIB_SYMBOL(PQcmdStatus),
-	PG_LIB_SYMBOL(PQclear),
-	PG_LIB_SYMBOL(PQunescapeBytea),
-	PG_LIB_SYMBOL(PQfreemem),
+	PG_LIB_FUNCTIONS(PG_LIB_SYMBOL)
 };
 
 static GMutex pg_lib_lock;

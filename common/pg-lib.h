@@ -21,25 +21,20 @@
 /* The library loaded, by its SONAME (Debian: libpq5). */
 #define PG_LIB_SONAME "libpq.so.5"
 
+/* The libpq functions used, once: the table's fields and the names
+   pg_lib_load() looks up both come from this list. */
+#define PG_LIB_FUNCTIONS(X) \
+	X(PQconnectdbParams) X(PQstatus) X(PQerrorMessage) X(PQfinish) \
+	X(PQtransactionStatus) X(PQexec) X(PQexecParams) X(PQresultStatus) \
+	X(PQresultErrorField) X(PQntuples) X(PQgetvalue) X(PQgetisnull) \
+	X(PQcmdTuples) X(PQcmdStatus) X(PQclear) X(PQunescapeBytea) \
+	X(PQfreemem)
+
+#define PG_LIB_FIELD(name) __typeof__(name) *name;
 struct pg_lib {
-	__typeof__(PQconnectdbParams) *PQconnectdbParams;
-	__typeof__(PQstatus) *PQstatus;
-	__typeof__(PQerrorMessage) *PQerrorMessage;
-	__typeof__(PQfinish) *PQfinish;
-	__typeof__(PQtransactionStatus) *PQtransactionStatus;
-	__typeof__(PQexec) *PQexec;
-	__typeof__(PQexecParams) *PQexecParams;
-	__typeof__(PQresultStatus) *PQresultStatus;
-	__typeof__(PQresultErrorField) *PQresultErrorField;
-	__typeof__(PQntuples) *PQntuples;
-	__typeof__(PQgetvalue) *PQgetvalue;
-	__typeof__(PQgetisnull) *PQgetisnull;
-	__typeof__(PQcmdTuples) *PQcmdTuples;
-	__typeof__(PQcmdStatus) *PQcmdStatus;
-	__typeof__(PQclear) *PQclear;
-	__typeof__(PQunescapeBytea) *PQunescapeBytea;
-	__typeof__(PQfreemem) *PQfreemem;
+	PG_LIB_FUNCTIONS(PG_LIB_FIELD)
 };
+#undef PG_LIB_FIELD
 
 /* Filled by pg_lib_load(); its entries are NULL before. */
 extern struct pg_lib pg_lib_fn;
@@ -49,6 +44,8 @@ extern struct pg_lib pg_lib_fn;
    dlopen's reason. */
 int pg_lib_load(char **error_r);
 
+/* Each name of PG_LIB_FUNCTIONS to its entry (a macro cannot define
+   macros, so they are listed again). */
 #ifndef PG_LIB_NO_REDIRECT
 #define PQconnectdbParams (pg_lib_fn.PQconnectdbParams)
 #define PQstatus (pg_lib_fn.PQstatus)
