@@ -4,6 +4,9 @@
 #include "store-private.h"
 #include "config.h"
 #include "freebusy.h"
+#ifdef IMIP_HAVE_POSTGRESQL
+#include "pg-lib.h"
+#endif
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -46,6 +49,18 @@ static bool store_user_writable(struct store_user *su, const char **error_r)
 	if (error_r != NULL)
 		*error_r = su->error;
 	return false;
+}
+
+int store_prepare(const struct imip_config *config, char **error_r)
+{
+#ifdef IMIP_HAVE_POSTGRESQL
+	if (config->store_backend == IMIP_STORE_BACKEND_POSTGRESQL)
+		return pg_lib_load(error_r);
+#else
+	(void)config;
+	(void)error_r;
+#endif
+	return 0;
 }
 
 int store_open(const struct imip_config *config, struct store **store_r,

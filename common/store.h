@@ -57,6 +57,13 @@ struct store_counter {
 	char *text;		/* the COUNTER's VCALENDAR text */
 };
 
+/* Load what the configured backend needs at run time (PostgreSQL:
+   libpq, common/pg-lib.h) before a daemon forks its workers, so that
+   each worker does not load it again for every message.  Nothing for
+   the file store.  Returns 0, or -1 with *error_r (allocated); a store
+   opened later reports the same error. */
+int store_prepare(const struct imip_config *config, char **error_r);
+
 /* Open the configured backend.  Does not create anything yet. */
 int store_open(const struct imip_config *config, struct store **store_r,
 	       char **error_r);

@@ -196,6 +196,7 @@ static void annotator_reload_config(struct annotator *a,
 	}
 	annotator_unload(a);
 	*a = fresh;
+	annotator_prepare_store(a);
 	annotator_log(LOG_INFO, "SIGHUP: settings re-read");
 }
 

@@ -3,6 +3,7 @@
 #include "annotator.h"
 #include "config.h"
 #include "cyrus-imapd-conf.h"
+#include "store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,17 @@ int annotator_load(struct annotator *a, const char *config_path,
 		return -1;
 	annotator_apply_imapd_conf(a);
 	return 0;
+}
+
+void annotator_prepare_store(const struct annotator *a)
+{
+	char *error = NULL;
+
+	if (store_prepare(a->config, &error) < 0) {
+		annotator_log(LOG_WARNING, "%s; each message will fail the "
+			      "same way", error);
+		g_free(error);
+	}
 }
 
 void annotator_unload(struct annotator *a)

@@ -39,6 +39,10 @@ void annotator_unload(struct annotator *annotator);
 /* syslog or stderr, as imip.conf log_target says (stderr until
    annotator_log_open()). */
 void annotator_log_open(const struct imip_config *config);
+/* What the store backend needs loaded (store_prepare(): libpq), once in
+   the process that forks the workers rather than in each worker (one
+   per message); a failure is logged, and each message then reports it. */
+void annotator_prepare_store(const struct annotator *a);
 void annotator_log(int priority, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #endif

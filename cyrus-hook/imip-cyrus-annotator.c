@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG_;
 	}
 	annotator_log_open(a.config);
+	annotator_prepare_store(&a);
 	mime_init();
 	if (daemon)
 		status = annotator_daemon_run(&a, config_path, socket_path);

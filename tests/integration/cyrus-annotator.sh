@@ -128,6 +128,15 @@ itip alice-own.eml REQUEST evt-own@example.com 0 alice@example.com alice@example
 # the daemon runs as Cyrus's user, as in production
 chown -R cyrus:mail "$T/imip" "$T/run"
 annotator_start "$IMIP_CONF" "$SOCK" "$T/annotator.log" || fail "$ANNOTATOR_ERROR"
+# libpq is loaded once by the daemon, before it forks a worker per
+# message (store_prepare()), and not at all for the file store
+if [ "$BACKEND" = postgresql ]; then
+	grep -q 'libpq\.so' "/proc/$ANNOTATOR_PID/maps" ||
+		fail "the daemon did not load libpq before forking its workers"
+else
+	grep -q 'libpq\.so' "/proc/$ANNOTATOR_PID/maps" &&
+		fail "the daemon loaded libpq for the file store"
+fi
 
 # --- (a)-(d) invitation, update, reply, cancellation ---------------------------
 
